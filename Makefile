@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`. Both build .venv from the pinned requirements.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SEED ?= 20261126
+CASES ?= 5000
+
+.PHONY: run test fuzz lint bench bench-coldstart package clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)  ## sandbox customer + chalice local on :8000, Ctrl-C stops both
+	$(BIN)/python scripts/run_local.py
+
+test: $(STAMP)  ## the whole suite, as CI runs it
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123
+	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -x -q -s
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+bench-coldstart: $(STAMP)
+	$(BIN)/python scripts/bench_coldstart.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .chalice/deployments

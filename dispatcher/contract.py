@@ -1,0 +1,126 @@
+"""The lead contract at runtime: read the raw body, validate it against `contracts/lead.schema.json`, normalise it.
+
+The schema file is the one the OpenAPI contract references, so what the docs promise, what schemathesis
+fuzzes and what the plug enforces cannot drift apart. The raw values are validated (the patterns tolerate
+surrounding whitespace), then strings are trimmed and the email lower-cased.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
+LEAD_SCHEMA: dict[str, Any] = json.loads((CONTRACTS_DIR / "lead.schema.json").read_text(encoding="utf-8"))
+LEAD_FIELDS: frozenset[str] = frozenset(LEAD_SCHEMA["properties"])
+MAX_BODY_BYTES = 1_000_000  # a lead is a few kB; anything near API Gateway's 10 MB is not a lead
+
+_validator = Draft202012Validator(LEAD_SCHEMA)
+
+Lead = dict[str, Any]
+
+
+class InvalidLead(Exception):
+    """The body is not a lead: it names fields only, never their values (they may be personal)."""
+
+    def __init__(self, message: str, missing: Sequence[str] = (), invalid: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.missing_fields = list(missing)
+        self.invalid_fields = list(invalid)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_body(raw: bytes | str | None) -> Any:
+    """Decode a body as strict UTF-8 JSON whatever its Content-Type; an empty body reads as `{}`."""
+    if raw is None:
+        return {}
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if len(data) > MAX_BODY_BYTES:
+        raise InvalidLead(f"Invalid lead: the body is larger than {MAX_BODY_BYTES} bytes", invalid=["body"])
+    if not data.strip():
+        return {}
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InvalidLead("Invalid lead: the body starts with a byte order mark; send plain UTF-8 JSON",
+                          invalid=["body"])
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise InvalidLead("Invalid lead: the body is not valid UTF-8", invalid=["body"]) from None
+    except RecursionError:
+        raise InvalidLead("Invalid lead: the body is nested too deeply", invalid=["body"]) from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, oversized integers
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InvalidLead(f"Invalid lead: the body is not valid JSON{where}", invalid=["body"]) from None
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _lookup(lead: Lead, dotted: str) -> Any:
+    value: Any = lead
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _trim(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dict):
+        return {key: _trim(item) for key, item in value.items()}
+    return value
+
+
+def _describe(missing: Sequence[str], invalid: Sequence[str]) -> str:
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if invalid:
+        parts.append("invalid " + ", ".join(invalid))
+    return "Invalid lead: " + "; ".join(parts)
+
+
+def validate_lead(body: Any, customer_required: Sequence[str] = ()) -> Lead:
+    """Return the normalised lead, or raise InvalidLead listing every missing and every invalid field."""
+    if not isinstance(body, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(body), "a number")
+        raise InvalidLead(f"Invalid lead: the body must be a JSON object, not {kind}", invalid=["body"])
+    missing: dict[str, None] = {}
+    invalid: dict[str, None] = {}
+    for error in _validator.iter_errors(body):
+        where = _dotted(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    missing[f"{where}.{name}" if where else name] = None
+        else:
+            invalid[where or "body"] = None
+    lead = _trim({key: value for key, value in body.items() if key in LEAD_FIELDS}) if not invalid else {}
+    if not invalid:
+        for field in customer_required:
+            if _lookup(lead, field) in (None, ""):
+                missing[field] = None
+    if missing or invalid:
+        raise InvalidLead(_describe(list(missing), list(invalid)), list(missing), list(invalid))
+    lead["email"] = lead["email"].lower()
+    return lead
+
+
+def lead_id_of(body: Any) -> str | None:
+    """The lead's id for logs, when the body has a usable one, even if the rest of the lead is invalid."""
+    if isinstance(body, dict):
+        value = body.get("id")
+        if isinstance(value, str) and 0 < len(value.strip()) <= 64 and value.isprintable():
+            return value.strip()
+    return None

@@ -1,0 +1,50 @@
+"""The two envelopes of SPEC section 4, built from an outcome, the request sent and the answer received."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dispatcher.outcome import Outcome
+from dispatcher.transport import Answer
+
+# Keys an answer may carry that must never be echoed to the platform (a token endpoint's answer, say).
+SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "signature", "client_secret"})
+
+
+def response_details(answer: Answer | None) -> dict[str, Any]:
+    """The customer's raw answer: a JSON object merged beside http_status_code, anything else under `body`."""
+    if answer is None:
+        return {"http_status_code": None}
+    data = answer.json()
+    if isinstance(data, dict):
+        details = {key: value for key, value in data.items() if key not in SECRET_KEYS}
+    elif data is not None:
+        details = {"body": data}
+    elif answer.body:
+        details = {"body": answer.text()}
+        if answer.truncated or len(answer.body) > 10_000:
+            details["truncated"] = True
+    else:
+        details = {}
+    details["http_status_code"] = answer.status
+    return details
+
+
+def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer | None) -> dict[str, Any]:
+    """The success envelope for an accepted lead, the error envelope for any other end."""
+    if outcome.state == "accepted":
+        return {
+            "request_details": request_details,
+            "customer_lead_id": outcome.customer_lead_id,
+            "response_details": response_details(answer),
+        }
+    error: dict[str, Any] = {"state": outcome.state, "reason": outcome.reason, **outcome.details}
+    if outcome.reason == "invalid_lead":
+        error.setdefault("missing_fields", [])
+        error.setdefault("invalid_fields", [])
+    return {
+        "request_details": request_details,
+        "error": error,
+        "error_message": outcome.message or f"The lead ended {outcome.state} ({outcome.reason})",
+        "response_details": response_details(answer),
+    }

@@ -1,0 +1,96 @@
+"""What an integration is: required fields, a pure `translate`, a pure `classify`, and its authentication.
+
+Everything else (state machine, deadline, transport, envelopes, logs, Rollbar) is shared and written once:
+an integration never performs HTTP itself, except through the `Auth` it is given the transport for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dispatcher.contract import Lead
+from dispatcher.deadline import Deadline
+from dispatcher.outcome import Outcome
+from dispatcher.transport import Answer, Transport
+
+
+class ConfigurationError(Exception):
+    """The deployment's settings cannot work; raised when the plug starts, naming the mistake."""
+
+
+@dataclass(frozen=True)
+class CustomerRequest:
+    """The customer's request for one lead, before authentication: a path under the session's base URL."""
+
+    path: str
+    json_body: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What the envelope shows as `request_details`: the body, never a header (they hold credentials)."""
+        return dict(self.json_body if self.json_body is not None else self.form or {})
+
+
+@dataclass(frozen=True)
+class CustomerSession:
+    """Where and how to reach the customer once authenticated; never shown in envelopes or logs."""
+
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+class AnsweredFailure(Exception):
+    """The customer answered, but not with what the exchange needs (e.g. no token): the lead ends here."""
+
+    def __init__(self, outcome: Outcome, answer: Answer) -> None:
+        super().__init__(outcome.reason)
+        self.outcome = outcome
+        self.answer = answer
+
+
+class Auth(Protocol):
+    def open(self, transport: Transport, deadline: Deadline, *, stale: CustomerSession | None = None) -> CustomerSession:
+        """A session to use; with `stale`, replace that session by a fresh one (one token refresh)."""
+
+    def is_expired(self, answer: Answer) -> bool:
+        """Whether the answer says the session expired before the lead was taken (worth one refresh)."""
+
+
+class Integration(Protocol):
+    name: str
+    required_fields: Sequence[str]
+    auth: Auth
+
+    def translate(self, lead: Lead) -> CustomerRequest:
+        """The customer's request for a valid lead; pure."""
+
+    def classify(self, answer: Answer) -> Outcome:
+        """The terminal state and reason of an answer; pure, and total over any answer."""
+
+
+def lookup(data: Any, dotted: str) -> Any:
+    """The value at a dotted path of a JSON-like structure (list indexes as numbers), or None."""
+    value = data
+    for part in dotted.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def http_family_outcome(answer: Answer, customer: str) -> Outcome:
+    """The outcome every customer shares for an answer its own rules did not explain."""
+    if answer.status == 404:
+        return Outcome.failed("customer_api_not_found", f"{customer} answered 404: its API was not found")
+    if answer.status >= 500:
+        return Outcome.failed("customer_error", f"{customer} failed with HTTP {answer.status}")
+    return Outcome.failed("bad_customer_response", f"{customer} gave an answer the plug does not understand "
+                                                   f"(HTTP {answer.status})")

@@ -1,0 +1,63 @@
+"""An OAuth 2.0 token, fetched with a form POST, cached between leads and refreshed at most once per lead.
+
+Salesforce (client credentials) and Zoho (refresh token) both work this way; they differ in the form,
+the key that gives the API's base URL and the Authorization scheme.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+
+from dispatcher.deadline import Deadline
+from dispatcher.integrations.base import AnsweredFailure, CustomerSession, http_family_outcome
+from dispatcher.outcome import Outcome
+from dispatcher.transport import Answer, CustomerFailure, Transport
+
+
+class OAuthToken:
+    """The token of one deployment; thread-safe, since chalice local serves leads concurrently."""
+
+    def __init__(self, *, customer: str, token_url: str, form: Mapping[str, str], base_url_key: str,
+                 scheme: str, is_expired: Callable[[Answer], bool]) -> None:
+        self.customer = customer
+        self.token_url = token_url
+        self._form = dict(form)
+        self._base_url_key = base_url_key
+        self._scheme = scheme
+        self._is_expired = is_expired
+        self._lock = threading.Lock()
+        self._session: CustomerSession | None = None
+
+    def is_expired(self, answer: Answer) -> bool:
+        return self._is_expired(answer)
+
+    def open(self, transport: Transport, deadline: Deadline, *, stale: CustomerSession | None = None) -> CustomerSession:
+        if not self._lock.acquire(timeout=max(deadline.remaining(), 0.001)):
+            raise CustomerFailure("customer_timeout", f"Waiting for the {self.customer} token took too long")
+        try:
+            # A session another lead already refreshed is reused, not refreshed again.
+            if self._session is not None and self._session is not stale:
+                return self._session
+            self._session = None
+            answer = transport.post(self.token_url, deadline, form=self._form)
+            self._session = self._session_from(answer)
+            return self._session
+        finally:
+            self._lock.release()
+
+    def _session_from(self, answer: Answer) -> CustomerSession:
+        data = answer.json()
+        if isinstance(data, dict) and answer.status == 200:
+            token, base_url = data.get("access_token"), data.get(self._base_url_key)
+            if isinstance(token, str) and token and isinstance(base_url, str) and base_url.startswith("http"):
+                return CustomerSession(base_url=base_url.rstrip("/"),
+                                       headers={"Authorization": f"{self._scheme} {token}"})
+        raise AnsweredFailure(self._token_outcome(answer, data), answer)
+
+    def _token_outcome(self, answer: Answer, data: object) -> Outcome:
+        error = data.get("error") if isinstance(data, dict) else None
+        if answer.status in (400, 401) or (answer.status == 200 and isinstance(error, str)):
+            return Outcome.failed("unauthorized", f"{self.customer} rejected our credentials"
+                                                  + (f" ({error})" if isinstance(error, str) else ""))
+        return http_family_outcome(answer, f"{self.customer}'s token endpoint")

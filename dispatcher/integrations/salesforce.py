@@ -1,0 +1,132 @@
+"""Salesforce: a lead becomes a standard Lead record through the REST API (SPEC section 7).
+
+Token: OAuth 2.0 client credentials at {SALESFORCE_LOGIN_URL}/services/oauth2/token.
+Create: POST {instance_url}/services/data/{SALESFORCE_API_VERSION}/sobjects/Lead/.
+Errors come as a JSON array of {"errorCode", "message", "fields"}; the most specific one decides.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from dispatcher.contract import Lead
+from dispatcher.integrations.base import ConfigurationError, CustomerRequest, http_family_outcome, lookup
+from dispatcher.integrations.oauth import OAuthToken
+from dispatcher.outcome import Outcome, reason_token
+from dispatcher.transport import Answer
+
+NAME = "Salesforce"
+SALUTATIONS = {"mr": "Mr.", "mrs": "Mrs."}
+# Salesforce field -> lead field, to name a missing field in the platform's own terms.
+LEAD_FIELD_OF = {
+    "FirstName": "first_name", "LastName": "last_name", "Email": "email", "Phone": "phone", "Company": "company",
+    "Street": "address.street", "PostalCode": "address.postal_code", "City": "address.city",
+    "CountryCode": "address.country", "Description": "comment",
+}
+DEFAULT_LEAD_SOURCE = "Purchased List"
+_API_VERSION = re.compile(r"v\d{2,3}\.\d")
+
+
+def _errors(data: Any) -> list[dict[str, Any]]:
+    if isinstance(data, list) and data and all(isinstance(item, dict) and "errorCode" in item for item in data):
+        return data
+    return []
+
+
+def _session_expired(answer: Answer) -> bool:
+    return answer.status == 401 and any(e.get("errorCode") == "INVALID_SESSION_ID" for e in _errors(answer.json()))
+
+
+class Salesforce:
+    name = "salesforce"
+    required_fields: tuple[str, ...] = ()  # Company falls back to the person's full name
+
+    def __init__(self, *, login_url: str, client_id: str, client_secret: str, api_version: str,
+                 lead_source: str = DEFAULT_LEAD_SOURCE, custom_fields: Mapping[str, str] | None = None) -> None:
+        self.lead_path = f"/services/data/{api_version}/sobjects/Lead/"
+        self.lead_source = lead_source
+        self.custom_fields = dict(custom_fields or {})
+        self.auth = OAuthToken(
+            customer=NAME,
+            token_url=f"{login_url.rstrip('/')}/services/oauth2/token",
+            form={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            base_url_key="instance_url", scheme="Bearer", is_expired=_session_expired,
+        )
+
+    def translate(self, lead: Lead) -> CustomerRequest:
+        address = lead.get("address") or {}
+        source = lead.get("source") or {}
+        full_name = f"{lead['first_name']} {lead['last_name']}"
+        description = [f"Product: {lead['product']}"]
+        if source.get("site") or source.get("campaign"):
+            description.append("Source: " + " / ".join(v for v in (source.get("site"), source.get("campaign")) if v))
+        if lead.get("comment"):
+            description.append(lead["comment"])
+        record = {
+            "Salutation": SALUTATIONS.get(lead.get("civility", "")),
+            "FirstName": lead["first_name"],
+            "LastName": lead["last_name"],
+            "Email": lead["email"],
+            "Phone": lead["phone"],
+            "Company": lead.get("company") or full_name,
+            "Street": address.get("street"),
+            "PostalCode": address.get("postal_code"),
+            "City": address.get("city"),
+            "CountryCode": address.get("country"),
+            "LeadSource": self.lead_source,
+            "Description": "\n".join(description),
+        }
+        record.update({field: lookup(lead, path) for field, path in self.custom_fields.items()})
+        return CustomerRequest(path=self.lead_path, json_body={k: v for k, v in record.items() if v not in (None, "")})
+
+    def classify(self, answer: Answer) -> Outcome:
+        data = answer.json()
+        if 200 <= answer.status < 300:
+            lead_id = data.get("id") if isinstance(data, dict) else None
+            if isinstance(lead_id, str) and lead_id and data.get("success") is not False:
+                return Outcome("accepted", "created", customer_lead_id=lead_id)
+            return Outcome.failed("bad_customer_response", f"{NAME} answered {answer.status} without a Lead id")
+        errors = _errors(data)
+        codes = [str(error.get("errorCode")) for error in errors]
+        message = "; ".join(str(error.get("message", "")) for error in errors if error.get("message"))
+        if "DUPLICATES_DETECTED" in codes:
+            return Outcome("duplicate", "duplicate", f"{NAME} already has this person: {message}".rstrip(": "))
+        if answer.status == 401:
+            return Outcome.failed("unauthorized", f"{NAME} rejected our session after one token refresh")
+        if answer.status == 400 and "REQUIRED_FIELD_MISSING" in codes:
+            missing = [LEAD_FIELD_OF.get(f, f) for e in errors if e.get("errorCode") == "REQUIRED_FIELD_MISSING"
+                       for f in e.get("fields") or [] if isinstance(f, str)]
+            return Outcome("failed", "invalid_lead", f"{NAME} requires more fields: {message}",
+                           details={"missing_fields": missing, "invalid_fields": []})
+        if answer.status == 400 and errors:
+            return Outcome("refused", reason_token(codes[0], "customer_refused"), f"{NAME} refused the lead: {message}")
+        if answer.status == 403 and errors:
+            return Outcome.failed("customer_error", f"{NAME} refused the call ({codes[0]}): {message}")
+        return http_family_outcome(answer, NAME)
+
+
+def from_env(environ: Mapping[str, str]) -> Salesforce:
+    """Build the integration from the variables of SPEC section 5."""
+    missing = [name for name in ("SALESFORCE_LOGIN_URL", "SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET",
+                                 "SALESFORCE_API_VERSION") if not environ.get(name)]
+    if missing:
+        raise ConfigurationError(f"CUSTOMER=salesforce needs {', '.join(missing)}")
+    version = environ["SALESFORCE_API_VERSION"]
+    if not _API_VERSION.fullmatch(version):
+        raise ConfigurationError(f"SALESFORCE_API_VERSION must look like v62.0, not {version!r}")
+    login_url = environ["SALESFORCE_LOGIN_URL"]
+    if not login_url.startswith(("http://", "https://")):
+        raise ConfigurationError("SALESFORCE_LOGIN_URL must be an http(s) URL")
+    try:
+        custom = json.loads(environ.get("SALESFORCE_CUSTOM_FIELDS") or "{}")
+    except ValueError as exc:
+        raise ConfigurationError(f"SALESFORCE_CUSTOM_FIELDS is not JSON: {exc}") from None
+    if not isinstance(custom, dict) or not all(isinstance(k, str) and k.endswith("__c") and isinstance(v, str)
+                                               for k, v in custom.items()):
+        raise ConfigurationError('SALESFORCE_CUSTOM_FIELDS maps custom fields to lead paths: {"Product__c": "product"}')
+    return Salesforce(login_url=login_url, client_id=environ["SALESFORCE_CLIENT_ID"],
+                      client_secret=environ["SALESFORCE_CLIENT_SECRET"], api_version=version,
+                      lead_source=environ.get("SALESFORCE_LEAD_SOURCE") or DEFAULT_LEAD_SOURCE, custom_fields=custom)

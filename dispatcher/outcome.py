@@ -1,0 +1,31 @@
+"""What a customer's answer (or its absence) means for a lead: a terminal state, a reason and details."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_REASON_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def reason_token(raw: object, fallback: str) -> str:
+    """A customer's error code as a stable, countable token; anything else (a sentence, data) becomes `fallback`."""
+    if isinstance(raw, str) and _REASON_TOKEN.fullmatch(raw):
+        return raw
+    return fallback
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The terminal state of a lead and why; `details` lands in the envelope's `error` object."""
+
+    state: str
+    reason: str
+    message: str = ""
+    customer_lead_id: str | int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def failed(cls, reason: str, message: str, **details: Any) -> Outcome:
+        return cls("failed", reason, message, details=details)
