@@ -1,0 +1,91 @@
+"""Shared fixtures: a Salesforce sandbox on a free port, the plug in process and under `chalice local`.
+
+The environment is set before `app` is imported, because the app refuses to start without a valid one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
+from tests.support.project import make_project, running_plug
+
+_BOOT_SANDBOX = SalesforceSandbox().start()
+
+
+def salesforce_env(login_url: str, **extra: str) -> dict[str, str]:
+    """The variables of SPEC section 5 for a Salesforce deployment at `login_url`."""
+    return {
+        "CUSTOMER": "salesforce",
+        "SALESFORCE_LOGIN_URL": login_url,
+        "SALESFORCE_CLIENT_ID": CLIENT_ID,
+        "SALESFORCE_CLIENT_SECRET": CLIENT_SECRET,
+        "SALESFORCE_API_VERSION": "v62.0",
+        "CUSTOMER_TIMEOUT_S": "5",
+        "ROLLBAR_ACCESS_TOKEN": "",
+        "ROLLBAR_ENVIRONMENT": "test",
+        **extra,
+    }
+
+
+os.environ.update(salesforce_env(_BOOT_SANDBOX.base_url))
+
+
+@pytest.fixture(scope="session")
+def salesforce() -> Iterator[SalesforceSandbox]:
+    yield _BOOT_SANDBOX
+
+
+class InProcessPlug:
+    """The app through chalice.test.Client, with a stage of our own (functional tests)."""
+
+    def __init__(self, environment: dict[str, str]) -> None:
+        from chalice.test import Client
+
+        from app import app
+
+        self.project = make_project("functional", environment)
+        self.client = Client(app, stage_name="functional", project_dir=str(self.project))
+
+    def post(self, body: Any, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+        raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        raw = raw.encode("utf-8") if isinstance(raw, str) else raw
+        response = self.client.http.post("/send", headers={"Content-Type": content_type}, body=raw)
+        return response.status_code, json.loads(response.body)
+
+    def close(self) -> None:
+        shutil.rmtree(self.project, ignore_errors=True)
+
+
+@pytest.fixture
+def plug(salesforce: SalesforceSandbox) -> Iterator[InProcessPlug]:
+    client = InProcessPlug(salesforce_env(salesforce.base_url))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def plug_for() -> Iterator[Any]:
+    """Build in-process plugs for environments of the test's choosing."""
+    made: list[InProcessPlug] = []
+
+    def build(environment: dict[str, str]) -> InProcessPlug:
+        made.append(InProcessPlug(environment))
+        return made[-1]
+
+    yield build
+    for client in made:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def local_plug(salesforce: SalesforceSandbox) -> Iterator[Any]:
+    """`chalice local` with a stage of its own pointing at the sandbox (end-to-end tests)."""
+    with running_plug(salesforce_env(salesforce.base_url)) as running:
+        yield running

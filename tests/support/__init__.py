@@ -1,0 +1,1 @@
+"""Test helpers: temporary projects with a stage of their own, a running `chalice local`, lead builders."""
