@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Send one fixture to the running plug and print its status and envelope.
+
+    ./scripts/send_fixture_to_customer.py fr-b2c-solar-lyon
+    ./scripts/send_fixture_to_customer.py fr-b2c-solar-lyon --unique    # fresh email/phone: no 409 the second time
+
+Fixtures are fixtures/leads/<id>.json and fixtures/invalid/<id>.json. Exit code: 0 when the plug answered
+(whatever the status), 2 when the fixture does not exist or the plug cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import fixtures_lib as lib
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("fixture_id", help="a file name of fixtures/leads or fixtures/invalid, without .json")
+    parser.add_argument("--url", default=lib.DEFAULT_URL, help=f"the plug's send URL (default {lib.DEFAULT_URL})")
+    parser.add_argument("--unique", action="store_true",
+                        help="rewrite email and phone to fresh valid values, so a customer's deduplication "
+                             "does not answer 409 on the second send")
+    args = parser.parse_args(argv)
+    lib.quiet_broken_pipe()
+    try:
+        lead = lib.load_fixture(args.fixture_id)
+        fixture_id = lib.fixture_path(args.fixture_id).stem
+        if args.unique:
+            lead = lib.Uniquifier().lead(lead)
+        print(f"{fixture_id} -> POST {args.url}", flush=True)
+        result = lib.send(args.url, lead, fixture_id)
+    except (lib.FixtureError, lib.PlugUnreachableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return lib.CANNOT_RUN
+    print(lib.describe(result))
+    try:
+        expected = lib.load_expected().get(fixture_id)
+    except lib.FixtureError:
+        expected = None
+    if expected is not None and result.differences(expected):
+        note = f" ({expected['note']})" if expected.get("note") else ""
+        print(f"\nnote: a full run expects {lib.status_text(expected['status'])}{note}")
+    if result.status == 409 and not args.unique:
+        print("note: the customer already has this person from an earlier send; --unique sends fresh values")
+    return lib.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
