@@ -41,8 +41,9 @@ def _exchange(plug: Plug, request: CustomerRequest, deadline: Deadline) -> Answe
     auth, transport = plug.integration.auth, plug.transport
     session = auth.open(transport, deadline)
     for attempt in (1, 2):
-        answer = transport.post(session.base_url + request.path, deadline, headers={**session.headers, **request.headers},
-                                json_body=request.json_body, form=request.form, params=dict(session.params) or None)
+        answer = transport.post(session.base_url + request.path, deadline,
+                                headers={**session.headers, **request.headers}, json_body=request.json_body,
+                                form=request.form, params=dict(session.params) or None)
         if attempt == 2 or not auth.is_expired(answer):
             return answer
         session = auth.open(transport, deadline, stale=session)
@@ -77,7 +78,8 @@ def _journey_outcome(lead_journey: Journey, plug: Plug, body: Any, deadline: Dea
     return outcome, answer
 
 
-def deliver(raw_body: bytes | str | None, lambda_context: Any = None, request_epoch_ms: float | None = None) -> Delivery:
+def deliver(raw_body: bytes | str | None, lambda_context: Any = None,
+            request_epoch_ms: float | None = None) -> Delivery:
     """Take one raw body to its terminal state and answer; never raises."""
     trace_id = str(getattr(lambda_context, "aws_request_id", "") or uuid.uuid4())
     try:

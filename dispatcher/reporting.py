@@ -25,7 +25,7 @@ def _scrub_payload(payload: dict[str, Any], **_: Any) -> dict[str, Any]:
 def _rollbar(access_token: str, environment: str, endpoint: str) -> Any:
     """The rollbar module, set up for this deployment (pyrollbar ignores a second init, hence SETTINGS)."""
     global _configured_for
-    import rollbar  # noqa: PLC0415 - deferred: only a failing lead pays for it
+    import rollbar
 
     wanted = (access_token, environment, endpoint)
     with _configure_lock:
@@ -58,7 +58,7 @@ class Reporter:
             return
         try:
             rollbar = _rollbar(self.access_token, self.environment, self.endpoint)
-            rollbar.SETTINGS["timeout"] = max(0.2, min(3.0, timeout_s))
+            rollbar.SETTINGS["timeout"] = max(0.2, min(1.0, timeout_s))  # a slow Rollbar must not hold the answer
             if exc_info is not None:
                 rollbar.report_exc_info(exc_info, extra_data=facts, level=level)
             else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dispatcher.privacy import mask_known
 
@@ -36,6 +36,6 @@ def transition(*, lead_id: str | None, trace_id: str, source: str, dest: str, tr
         "trigger": trigger,
         "reason": reason,
         "elapsed_ms": elapsed_ms,
-        "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
     _logger.info(json.dumps(line, ensure_ascii=False))

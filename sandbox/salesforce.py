@@ -69,9 +69,11 @@ class SalesforceSandbox(CustomerServer):
     def _token(self, handler: Handler, request: Received) -> None:
         form = request.form()
         if form.get("grant_type") != "client_credentials":
-            return handler.send_json(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+            return handler.send_json(400, {"error": "unsupported_grant_type",
+                                           "error_description": "grant type not supported"})
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-            return handler.send_json(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
+            return handler.send_json(400, {"error": "invalid_client",
+                                           "error_description": "invalid client credentials"})
         token = "00D" + secrets.token_urlsafe(24)
         with self._lock:
             self.tokens.add(token)
@@ -102,9 +104,10 @@ class SalesforceSandbox(CustomerServer):
             return 400, _error("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type Lead")
         missing = [name for name in ("LastName", "Company") if not record.get(name)]
         if missing:
-            return 400, _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+            return 400, _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                               missing)
         email = str(record.get("Email") or "")
-        local_part = email.split("@")[0]
+        local_part = email.split("@", maxsplit=1)[0]
         if "+error500" in local_part:
             return 500, _error("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId "
                                                     "if you contact support: 1234567-8910 (sandbox)")

@@ -64,10 +64,10 @@ class Handler(BaseHTTPRequestHandler):
         self.server.journal.add(item)
         return item
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         self.server.route(self, self._read())
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         self.server.route(self, self._read())
 
     def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:

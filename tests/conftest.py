@@ -45,12 +45,12 @@ def salesforce() -> Iterator[SalesforceSandbox]:
 class InProcessPlug:
     """The app through chalice.test.Client, with a stage of our own (functional tests)."""
 
-    def __init__(self, environment: dict[str, str]) -> None:
+    def __init__(self, environment: dict[str, str], lambda_timeout: int | None = None) -> None:
         from chalice.test import Client
 
         from app import app
 
-        self.project = make_project("functional", environment)
+        self.project = make_project("functional", environment, lambda_timeout)
         self.client = Client(app, stage_name="functional", project_dir=str(self.project))
 
     def post(self, body: Any, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
@@ -75,8 +75,8 @@ def plug_for() -> Iterator[Any]:
     """Build in-process plugs for environments of the test's choosing."""
     made: list[InProcessPlug] = []
 
-    def build(environment: dict[str, str]) -> InProcessPlug:
-        made.append(InProcessPlug(environment))
+    def build(environment: dict[str, str], lambda_timeout: int | None = None) -> InProcessPlug:
+        made.append(InProcessPlug(environment, lambda_timeout))
         return made[-1]
 
     yield build

@@ -54,7 +54,8 @@ class AnsweredFailure(Exception):
 
 
 class Auth(Protocol):
-    def open(self, transport: Transport, deadline: Deadline, *, stale: CustomerSession | None = None) -> CustomerSession:
+    def open(self, transport: Transport, deadline: Deadline, *,
+             stale: CustomerSession | None = None) -> CustomerSession:
         """A session to use; with `stale`, replace that session by a fresh one (one token refresh)."""
 
     def is_expired(self, answer: Answer) -> bool:

@@ -32,7 +32,8 @@ class OAuthToken:
     def is_expired(self, answer: Answer) -> bool:
         return self._is_expired(answer)
 
-    def open(self, transport: Transport, deadline: Deadline, *, stale: CustomerSession | None = None) -> CustomerSession:
+    def open(self, transport: Transport, deadline: Deadline, *,
+             stale: CustomerSession | None = None) -> CustomerSession:
         if not self._lock.acquire(timeout=max(deadline.remaining(), 0.001)):
             raise CustomerFailure("customer_timeout", f"Waiting for the {self.customer} token took too long")
         try:

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Print the path of one lead from the plug's transition log lines.
+
+    scripts/trace.py LEAD_ID [LOG_FILE]        (standard input when no file)
+
+Reads the plug's own JSON lines, and the same lines as CloudWatch exports them: prefixed by a timestamp
+and request id, inside `aws logs filter-log-events` / `get-log-events` JSON ({"events": [{"message": ...}]}),
+or as CSV rows of the console's export. Several traces of one lead id (a retry by the platform) are
+printed one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+FIELDS = {"lead_id", "trace_id", "from", "to", "trigger"}
+
+
+def _objects_in(text: str) -> Iterator[dict[str, Any]]:
+    """Every JSON object embedded in a line of text, whatever comes before it."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            yield value
+        start = text.find("{", end)
+
+
+def transitions(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The transition records in log text, unwrapping CloudWatch's exports."""
+    for raw_line in lines:
+        line = raw_line
+        if '""' in line and not line.lstrip().startswith("{"):
+            line = " ".join(next(csv.reader(io.StringIO(line)), []))  # a CSV export doubles inner quotes
+        for value in _objects_in(line):
+            if FIELDS <= value.keys():
+                yield value
+            for event in value.get("events") or []:
+                if isinstance(event, dict) and isinstance(event.get("message"), str):
+                    yield from transitions([event["message"]])
+            if isinstance(value.get("message"), str):
+                yield from transitions([value["message"]])
+
+
+def lead_paths(records: Iterable[dict[str, Any]], lead_id: str) -> dict[str, list[dict[str, Any]]]:
+    paths: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("lead_id") == lead_id:
+            paths.setdefault(str(record.get("trace_id")), []).append(record)
+    return paths
+
+
+def describe(trace_id: str, records: list[dict[str, Any]]) -> str:
+    records = sorted(records, key=lambda r: (str(r.get("ts")), float(r.get("elapsed_ms") or 0)))
+    states = [records[0]["from"]] + [r["to"] for r in records]
+    last = records[-1]
+    ending = f"{last['to']} ({last['reason']})" if last.get("reason") else last["to"]
+    lines = [f"trace {trace_id}: {' -> '.join(states)}", f"  ended {ending} after {last.get('elapsed_ms')} ms"]
+    for record in records:
+        reason = f"  reason={record['reason']}" if record.get("reason") else ""
+        lines.append(f"  {record.get('ts')}  {record['from']:>10} -> {record['to']:<10} "
+                     f"by {record['trigger']:<15} at {record.get('elapsed_ms')} ms{reason}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("lead_id")
+    parser.add_argument("log_file", nargs="?", help="a log file or CloudWatch export (default: standard input)")
+    args = parser.parse_args(argv)
+    try:
+        stream = open(args.log_file, encoding="utf-8", errors="replace") if args.log_file else sys.stdin
+    except OSError as exc:
+        print(f"trace: cannot read {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with stream:
+        paths = lead_paths(transitions(stream), args.lead_id)
+    if not paths:
+        print(f"trace: no transition of lead {args.lead_id!r} in the log", file=sys.stderr)
+        return 1
+    print(f"lead {args.lead_id}: {len(paths)} trace(s)")
+    for trace_id, records in paths.items():
+        print(describe(trace_id, records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
