@@ -48,7 +48,9 @@ def mermaid() -> str:
 
 def section(diagram: str) -> str:
     """What goes between the README's diagram markers."""
-    return f"```mermaid\n{diagram}```\n"
+    return (f"```mermaid\n{diagram}```\n\n"
+            "Drawn from `dispatcher/machine.py` by `scripts/draw_machine.py --write`; `tests/test_diagram.py` "
+            "fails when\nthe drawing and the machine differ.\n")
 
 
 def readme_section(text: str) -> str | None:
