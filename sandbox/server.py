@@ -103,7 +103,8 @@ class CustomerServer(ThreadingHTTPServer):
         raise NotImplementedError
 
     def start(self) -> CustomerServer:
-        self._thread = threading.Thread(target=self.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 

@@ -42,7 +42,7 @@ class RollbarCatcher(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/api/1/"
 
     def __enter__(self) -> RollbarCatcher:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
