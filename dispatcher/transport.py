@@ -14,7 +14,8 @@ import json
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import requests
@@ -48,16 +49,19 @@ class Answer:
     body: bytes
     content_type: str = ""
     truncated: bool = False
-    _parsed: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @cached_property
+    def _parsed(self) -> Any:
+        if self.truncated:
+            return None
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return None
 
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON (a customer's HTML error page, say)."""
-        if not self._parsed:
-            try:
-                self._parsed.append(None if self.truncated else json.loads(self.body.decode("utf-8")))
-            except (ValueError, RecursionError):
-                self._parsed.append(None)
-        return self._parsed[0]
+        return self._parsed
 
     def text(self, limit: int = 10_000) -> str:
         return self.body[:limit].decode("utf-8", "replace")
