@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (kill, a background job) stops both children like Ctrl-C
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     port = os.environ.get("PORT", "8000")
     sandbox = subprocess.Popen([sys.executable, "-m", "sandbox"], cwd=ROOT)
     time.sleep(0.5)
