@@ -34,7 +34,7 @@ def main() -> int:
     finally:
         for process in (plug, sandbox):
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.terminate()  # SIGTERM: a background job may ignore SIGINT
         for process in (plug, sandbox):
             try:
                 process.wait(timeout=5)
