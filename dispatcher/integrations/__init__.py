@@ -13,6 +13,8 @@ from dispatcher.integrations.base import ConfigurationError, Integration
 
 MODULES = {
     "salesforce": "dispatcher.integrations.salesforce",
+    "webhook": "dispatcher.integrations.webhook",
+    "zoho": "dispatcher.integrations.zoho",
 }
 
 

@@ -1,0 +1,171 @@
+"""A webhook customer (CUSTOMER=webhook): a configuration file, not code (SPEC section 7).
+
+WEBHOOK_CONFIG names the file (relative paths start at the project root, which is also the top of the
+Lambda package: `customers/` reaches it through the `vendor/customers` symlink). The file is checked
+against `contracts/webhook-config.schema.json`, then for what a schema cannot say (regular expressions,
+regex groups, secrets present in the environment), all when the plug starts: a wrong file stops the plug
+with a message naming the mistake, never at the first lead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from dispatcher.contract import CONTRACTS_DIR, Lead
+from dispatcher.deadline import Deadline
+from dispatcher.integrations.base import ConfigurationError, CustomerRequest, CustomerSession
+from dispatcher.integrations.webhook_mapping import FieldRule, field_rule, form_body, json_body, nesting_conflict
+from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
+from dispatcher.outcome import Outcome
+from dispatcher.transport import Answer, Transport
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = CONTRACTS_DIR / "webhook-config.schema.json"
+_SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+_LEAD_PATH_PATTERN = _SCHEMA["$defs"]["lead_path"]["pattern"]
+_validator = Draft202012Validator(_SCHEMA)
+
+
+class StaticAuth:
+    """Credentials that do not expire (a key, a bearer token, basic): the session never needs refreshing."""
+
+    def __init__(self, session: CustomerSession) -> None:
+        self._session = session
+
+    def open(self, transport: Transport, deadline: Deadline, *,
+             stale: CustomerSession | None = None) -> CustomerSession:
+        return self._session
+
+    def is_expired(self, answer: Answer) -> bool:
+        return False
+
+
+class Webhook:
+    name = "webhook"
+
+    def __init__(self, *, customer: str, required_fields: tuple[str, ...], fields: tuple[FieldRule, ...],
+                 encoding: str, headers: Mapping[str, str], rules: tuple[Rule, ...], auth: StaticAuth) -> None:
+        self.customer = customer
+        self.required_fields = required_fields
+        self.fields = fields
+        self.encoding = encoding
+        self.headers = dict(headers)
+        self.rules = rules
+        self.auth = auth
+
+    def translate(self, lead: Lead) -> CustomerRequest:
+        if self.encoding == "form":
+            return CustomerRequest(path="", form=form_body(self.fields, lead), headers=self.headers)
+        return CustomerRequest(path="", json_body=json_body(self.fields, lead), headers=self.headers)
+
+    def classify(self, answer: Answer) -> Outcome:
+        return classify(self.rules, answer, self.customer)
+
+
+def config_path(value: str) -> Path:
+    """WEBHOOK_CONFIG as a path: absolute as given, relative from the project root (the package's top)."""
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The file's content, valid by the schema; ConfigurationError names the first mistake and where it is."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"WEBHOOK_CONFIG: no file at {path} (a relative path starts at the project "
+                                 f"root, {PROJECT_ROOT})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"WEBHOOK_CONFIG: cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                                 f"{exc.msg})") from None
+    errors = list(_validator.iter_errors(config))
+    if errors:
+        error = _precise(best_match(errors))
+        others = f" (and {len(errors) - 1} more mistake(s))" if len(errors) > 1 else ""
+        message = error.message
+        if error.validator == "pattern" and error.validator_value == _LEAD_PATH_PATTERN:
+            message = f"{error.instance!r} is not a field of the lead (contracts/lead.schema.json), dotted for " \
+                      "nested ones: address.postal_code, extra.<name>"
+        raise ConfigurationError(f"{path.name}: at {error.json_path}: {message}{others}; the format is "
+                                 f"contracts/{SCHEMA_PATH.name}")
+    return config
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    return [leaf for sub in error.context for leaf in _leaves(sub)] if error.context else [error]
+
+
+def _precise(error: ValidationError) -> ValidationError:
+    """Inside a "not valid under any of the given schemas", the mistake itself: the deepest error of a branch
+    whose type fits (a wrong key of an object rather than "it is not a string")."""
+    fitting = [leaf for leaf in _leaves(error) if leaf.validator != "type"]
+    return max(fitting, key=lambda leaf: len(leaf.absolute_path)) if fitting else error
+
+
+def _secret(environ: Mapping[str, str], name: str, where: str) -> str:
+    value = environ.get(name)
+    if not value:
+        raise ConfigurationError(f"{where} names the environment variable {name}, which is not set in this "
+                                 "stage (set it in .chalice/config.json, or from the vault at release)")
+    if not value.isprintable():
+        raise ConfigurationError(f"{where}: the environment variable {name} holds a control character "
+                                 "(a stray newline?)")
+    return value
+
+
+def _session(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> CustomerSession:
+    url = config["url"]
+    if isinstance(url, dict):
+        url = _secret(environ, url["env"], f"{file_name}: $.url")
+        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+            raise ConfigurationError(f"{file_name}: $.url: the variable {config['url']['env']} must hold an "
+                                     "http(s) URL")
+    auth = config.get("auth") or {"type": "none"}
+    where = f"{file_name}: $.auth"
+    headers: dict[str, str] = {}
+    params: dict[str, str] = {}
+    if auth["type"] == "bearer":
+        headers["Authorization"] = "Bearer " + _secret(environ, auth["env"], where)
+    elif auth["type"] == "header":
+        headers[auth["name"]] = auth.get("prefix", "") + _secret(environ, auth["env"], where)
+    elif auth["type"] == "basic":
+        user = auth["username"] if "username" in auth else _secret(environ, auth["username_env"], where)
+        pair = f"{user}:{_secret(environ, auth['password_env'], where)}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    elif auth["type"] == "query":
+        params[auth["name"]] = _secret(environ, auth["env"], where)
+    return CustomerSession(base_url=url, headers=headers, params=params)
+
+
+def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> Webhook:
+    """The integration for a schema-valid configuration, checking what the schema cannot."""
+    fields = tuple(field_rule(name, spec) for name, spec in config["fields"].items())
+    if config["body"] == "json" and (conflict := nesting_conflict([f.name for f in fields])):
+        raise ConfigurationError(f"{file_name}: $.fields: {conflict!r} is both a field and the parent of "
+                                 "another (a dot in a JSON field name nests)")
+    try:
+        rules = tuple(compile_rule(rule, index) for index, rule in enumerate(config["answers"]))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{file_name}: {exc}") from None
+    return Webhook(customer=config["name"], required_fields=tuple(config.get("required_fields", ())),
+                   fields=fields, encoding=config["body"], headers=config.get("headers", {}), rules=rules,
+                   auth=StaticAuth(_session(config, environ, file_name)))
+
+
+def from_env(environ: Mapping[str, str]) -> Webhook:
+    """Build the integration from WEBHOOK_CONFIG and the secrets the file names."""
+    value = environ.get("WEBHOOK_CONFIG")
+    if not value:
+        raise ConfigurationError("CUSTOMER=webhook needs WEBHOOK_CONFIG, the path of the customer's file "
+                                 "(e.g. customers/acme-json.json)")
+    path = config_path(value)
+    return build(read_config(path), environ, path.name)

@@ -1,0 +1,168 @@
+"""A webhook customer's answer rules: ordered, first match wins, and no match is never a success.
+
+A rule tests the HTTP status, values at JSON paths and a regular expression on the body (all that it
+names must hold), then gives the terminal state, the reason (written, or the customer's own code read
+from the answer) and where the customer's lead id is. Rules are compiled when the plug starts, so a bad
+regular expression or a reference to a group that does not exist stops the plug, not a lead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dispatcher.integrations.base import ConfigurationError, http_family_outcome, lookup
+from dispatcher.outcome import Outcome, reason_token
+from dispatcher.transport import Answer
+
+DEFAULT_REASON = {"refused": "refused", "duplicate": "duplicate", "failed": "customer_error"}
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a value is in an answer: a dotted JSON path, or a named group of the rule's body regex."""
+
+    json_path: str | None = None
+    group: str | None = None
+
+    def read(self, data: Any, found: re.Match[str] | None) -> Any:
+        if self.json_path is not None:
+            return lookup(data, self.json_path)
+        return found.group(self.group) if found is not None else None
+
+
+@dataclass(frozen=True)
+class JsonTest:
+    path: str
+    kind: str  # equals, in, exists, matches
+    expected: Any
+
+    def holds(self, data: Any) -> bool:
+        value = lookup(data, self.path) if data is not None else None
+        if self.kind == "exists":
+            return (value is not None) is self.expected
+        if self.kind == "matches":
+            return isinstance(value, str) and self.expected.search(value) is not None
+        if self.kind == "in":
+            return any(_same(value, item) for item in self.expected)
+        return _same(value, self.expected)
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """JSON equality: true is not 1, 1 is 1.0."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, expected))
+    return (numbers or type(value) is type(expected)) and value == expected
+
+
+@dataclass(frozen=True)
+class Rule:
+    where: str  # "answers[2]", to name the rule in messages
+    statuses: tuple[int | str, ...]
+    json_tests: tuple[JsonTest, ...]
+    body: re.Pattern[str] | None
+    state: str
+    reason: str | Place
+    lead_id: Place | None
+    message: str | Place | None
+
+    def apply(self, answer: Answer, customer: str) -> Outcome | None:
+        """The outcome this rule gives the answer, or None when it does not match."""
+        if self.statuses and not any(_status_matches(answer.status, s) for s in self.statuses):
+            return None
+        data = answer.json()
+        if not all(test.holds(data) for test in self.json_tests):
+            return None
+        found = None
+        if self.body is not None:
+            found = self.body.search(answer.text(limit=100_000))
+            if found is None:
+                return None
+        lead_id = self.lead_id.read(data, found) if self.lead_id else None
+        if self.lead_id is not None and (lead_id in (None, "") or not isinstance(lead_id, (str, int))
+                                         or isinstance(lead_id, bool)):
+            return None  # the rule says where the id is: without one there, this is not the answer it describes
+        # Only a refusal reads its reason from the answer (the schema says so): a code that is not a token
+        # (a sentence, personal data) becomes the plain "refused".
+        reason = self.reason if isinstance(self.reason, str) else \
+            reason_token(self.reason.read(data, found), DEFAULT_REASON[self.state])
+        if isinstance(self.message, Place):
+            raw = self.message.read(data, found)
+            message = str(raw)[:300] if raw not in (None, "") else ""
+        else:
+            message = self.message or ""
+        if self.state == "accepted":
+            return Outcome("accepted", reason, message, customer_lead_id=lead_id)
+        message = message or f"{customer}'s answer (HTTP {answer.status}) means {self.state}/{reason} ({self.where})"
+        details = {"missing_fields": [], "invalid_fields": []} if reason == "invalid_lead" else {}
+        return Outcome(self.state, reason, message, details=details)
+
+
+def _status_matches(status: int, pattern: int | str) -> bool:
+    return status == pattern if isinstance(pattern, int) else str(status)[0] == pattern[0]
+
+
+def _is_2xx(pattern: int | str) -> bool:
+    return pattern == "2xx" or (isinstance(pattern, int) and 200 <= pattern < 300)
+
+
+def classify(rules: Sequence[Rule], answer: Answer, customer: str) -> Outcome:
+    """The first matching rule's outcome; an answer no rule explains is a failure, never a success."""
+    for rule in rules:
+        outcome = rule.apply(answer, customer)
+        if outcome is not None:
+            return outcome
+    return http_family_outcome(answer, customer)
+
+
+def _regex(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigurationError(f"{where}: invalid regular expression {pattern!r}: {exc}") from None
+
+
+def _place(spec: Any, where: str, body: re.Pattern[str] | None) -> Place:
+    if "json" in spec:
+        return Place(json_path=spec["json"])
+    group = spec["group"]
+    if body is None or group not in body.groupindex:
+        raise ConfigurationError(f"{where}: group {group!r} is not a named group of this rule's when.body "
+                                 f"regular expression (write (?P<{group}>...) there)")
+    return Place(group=group)
+
+
+def _json_test(spec: Mapping[str, Any], where: str) -> JsonTest:
+    kind = next(key for key in spec if key != "path")
+    expected = spec[kind]
+    if kind == "matches":
+        expected = _regex(expected, f"{where}.matches")
+    return JsonTest(spec["path"], kind, expected)
+
+
+def compile_rule(spec: Mapping[str, Any], index: int) -> Rule:
+    """One rule from its (schema-valid) specification; ConfigurationError names what cannot work."""
+    where = f"answers[{index}]"
+    when, then = spec["when"], spec["then"]
+    statuses = when.get("status", ())
+    statuses = tuple(statuses) if isinstance(statuses, list) else ((statuses,) if statuses != () else ())
+    tests = when.get("json", [])
+    tests = [tests] if isinstance(tests, dict) else tests
+    json_tests = tuple(_json_test(test, f"$.{where}.when.json") for test in tests)
+    body = _regex(when["body"], f"$.{where}.when.body") if "body" in when else None
+    state = then["state"]
+    if state == "accepted" and not (statuses and all(_is_2xx(s) for s in statuses)):
+        raise ConfigurationError(f"$.{where}.when.status: a rule that accepts the lead must name the 2xx "
+                                 "status(es) it accepts, so that an error page is never taken for a success")
+    reason = then.get("reason")
+    if isinstance(reason, dict):  # the schema allows a place for a refusal only
+        reason = _place(reason, f"$.{where}.then.reason", body)
+    elif reason is None:
+        reason = ("created" if "lead_id" in then else "ok") if state == "accepted" else DEFAULT_REASON[state]
+    lead_id = _place(then["lead_id"], f"$.{where}.then.lead_id", body) if "lead_id" in then else None
+    message = then.get("message")
+    if isinstance(message, dict):
+        message = _place(message, f"$.{where}.then.message", body)
+    return Rule(where, statuses, json_tests, body, state, reason, lead_id, message)

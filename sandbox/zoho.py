@@ -1,0 +1,146 @@
+"""Zoho CRM as its documentation describes it: Zoho Accounts' token endpoint, then the Leads module.
+
+- `POST /oauth/v2/token` (parameters in the form body or the query string, as Zoho's pages show both),
+  grant_type=refresh_token: the configured client and refresh token get HTTP 200 {"access_token",
+  "api_domain", "token_type": "Bearer", "expires_in": 3600}; anything else gets HTTP 200 {"error":
+  "invalid_client"} (or "invalid_code" for an unknown refresh token), as Zoho Accounts answers.
+- `POST /crm/v{2..8}/Leads` with `Authorization: Zoho-oauthtoken <token>` and {"data": [records]}:
+  201 {"data": [{"code": "SUCCESS", "details": {"id", "Created_Time", ...}, "message": "record added",
+  "status": "success"}]}; a record in error makes HTTP 400 (every record failed) or 207 (some did), each
+  record with its own code: MANDATORY_NOT_FOUND (Last_Name), INVALID_DATA (a bad email, a value too long),
+  DUPLICATE_DATA (the Email of a lead already there, with `duplicate_record`), and MULTIPLE_OR_MULTI_ERRORS
+  (details.errors) when one record has several. No or an unknown token: 401 AUTHENTICATION_FAILURE or
+  INVALID_TOKEN; another path: 404 INVALID_URL_PATTERN.
+- Sandbox trigger: `+error500` in the email's local part answers 500 INTERNAL_ERROR.
+- Test helpers: `GET /_sandbox/leads`, `POST /_sandbox/expire-tokens` (or `expire_tokens()`): every issued
+  token expires, the next create answers 401 INVALID_TOKEN.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox.server import CustomerServer, Handler, Received
+
+CLIENT_ID = "1000.SANDBOXCLIENTID"
+CLIENT_SECRET = "sandbox-zoho-client-secret"
+REFRESH_TOKEN = "1000.sandbox.refresh-token"
+OWNER = {"name": "Sandbox Owner", "id": "5725767000000411001"}
+MAX_LENGTHS = {"First_Name": 40, "Last_Name": 80, "Email": 100, "Phone": 30, "Company": 200, "Street": 250,
+               "Zip_Code": 30, "City": 100, "Country": 100, "Description": 32000}
+_LEADS_PATH = re.compile(r"^/crm/v[2-8]/Leads$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"code": code, "details": details, "message": message, "status": "error"}
+
+
+class ZohoSandbox(CustomerServer):
+    def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
+                 refresh_token: str = REFRESH_TOKEN, mandatory: tuple[str, ...] = ("Last_Name",),
+                 verbose: bool = False) -> None:
+        super().__init__(port, verbose)
+        self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
+        self.mandatory = mandatory
+        self.tokens: set[str] = set()
+        self.leads: dict[str, dict[str, Any]] = {}
+        self._emails: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self.tokens.clear()
+
+    def route(self, handler: Handler, request: Received) -> None:
+        path = urlsplit(request.path).path
+        if request.method == "POST" and path == "/oauth/v2/token":
+            return self._token(handler, request)
+        if request.method == "POST" and _LEADS_PATH.match(path):
+            return self._insert(handler, request)
+        if request.method == "GET" and path == "/_sandbox/leads":
+            with self._lock:
+                return handler.send_json(200, {"leads": self.leads})
+        if request.method == "POST" and path == "/_sandbox/expire-tokens":
+            self.expire_tokens()
+            return handler.send_json(200, {"expired": True})
+        return handler.send_json(404, _error("INVALID_URL_PATTERN",
+                                             "Please check if the URL trying to access is a correct one"))
+
+    def _token(self, handler: Handler, request: Received) -> None:
+        params = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
+        params.update(request.form())
+        if params.get("grant_type") != "refresh_token":
+            return handler.send_json(200, {"error": "unsupported_grant_type"})
+        if params.get("client_id") != self.client_id or params.get("client_secret") != self.client_secret:
+            return handler.send_json(200, {"error": "invalid_client"})
+        if params.get("refresh_token") != self.refresh_token:
+            return handler.send_json(200, {"error": "invalid_code"})
+        token = "1000." + secrets.token_hex(16) + "." + secrets.token_hex(16)
+        with self._lock:
+            self.tokens.add(token)
+        handler.send_json(200, {"access_token": token, "scope": "ZohoCRM.modules.leads.CREATE",
+                                "api_domain": self.base_url, "token_type": "Bearer", "expires_in": 3600})
+
+    def _insert(self, handler: Handler, request: Received) -> None:
+        authorization = request.headers.get("authorization", "")
+        if not authorization.startswith("Zoho-oauthtoken "):
+            return handler.send_json(401, _error("AUTHENTICATION_FAILURE", "Authentication failed"))
+        with self._lock:
+            known = authorization.removeprefix("Zoho-oauthtoken ") in self.tokens
+        if not known:
+            return handler.send_json(401, _error("INVALID_TOKEN", "invalid oauth token"))
+        try:
+            body = request.json()
+        except ValueError:
+            return handler.send_json(400, _error("INVALID_DATA", "the given body is not valid JSON"))
+        records = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+            return handler.send_json(400, _error("REQUIRED_PARAM_MISSING", "required param missing", param="data"))
+        if len(records) > 100:
+            return handler.send_json(400, _error("LIMIT_EXCEEDED", "the number of records exceeds 100"))
+        if any("+error500" in str(r.get("Email", "")).split("@")[0] for r in records):
+            return handler.send_json(500, _error("INTERNAL_ERROR", "Internal Server Error"))
+        results = [self._insert_one(index, record) for index, record in enumerate(records)]
+        failed = sum(result["status"] == "error" for result in results)
+        status = 201 if not failed else 400 if failed == len(results) else 207
+        handler.send_json(status, {"data": results})
+
+    def _insert_one(self, index: int, record: dict[str, Any]) -> dict[str, Any]:
+        errors = [_error("MANDATORY_NOT_FOUND", "required field not found", api_name=name,
+                         json_path=f"$.data[{index}].{name}")
+                  for name in self.mandatory if record.get(name) in (None, "")]
+        for name, limit in MAX_LENGTHS.items():
+            value = record.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                errors.append(_error("INVALID_DATA", "invalid data", maximum_length=limit, api_name=name,
+                                     json_path=f"$.data[{index}].{name}"))
+        email = record.get("Email")
+        if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)
+                                  or email.lower().endswith(".invalid")):
+            errors.append(_error("INVALID_DATA", "invalid data", expected_data_type="email", api_name="Email",
+                                 json_path=f"$.data[{index}].Email"))
+        with self._lock:
+            existing = self._emails.get(str(email).lower()) if email else None
+            if existing:
+                errors.append(_error("DUPLICATE_DATA", "duplicate data", api_name="Email",
+                                     json_path=f"$.data[{index}].Email", more_records=False,
+                                     duplicate_record={"id": existing, "Owner": OWNER,
+                                                       "module": {"api_name": "Leads", "id": "5725767000000002175"}}))
+            if len(errors) > 1:
+                return _error("MULTIPLE_OR_MULTI_ERRORS", "multiple errors occurred", errors=errors)
+            if errors:
+                return errors[0]
+            lead_id = str(5725767000000000000 + secrets.randbelow(10**12))
+            self.leads[lead_id] = record
+            if email:
+                self._emails[email.lower()] = lead_id
+        now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        return {"code": "SUCCESS", "details": {"Modified_Time": now, "Modified_By": OWNER, "Created_Time": now,
+                                               "id": lead_id, "Created_By": OWNER},
+                "message": "record added", "status": "success"}
