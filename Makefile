@@ -20,8 +20,8 @@ test: $(STAMP)  ## the whole suite, as CI runs it
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123
-	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -x -q -s
+fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123; a failure prints its curl and the replay command
+	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -x -q --timeout=0
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,7 +2,10 @@
 
 The schema file is the one the OpenAPI contract references, so what the docs promise, what schemathesis
 fuzzes and what the plug enforces cannot drift apart. The raw values are validated (the patterns tolerate
-surrounding whitespace), then strings are trimmed and the email lower-cased.
+surrounding white space), then strings are trimmed and the email lower-cased.
+
+Trimming removes exactly the white space class the schema's patterns spell out (`WHITESPACE`), not
+`str.strip()`'s wider idea of it (which adds the controls U+001C-U+001F and U+0085).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from jsonschema import Draft202012Validator
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
 LEAD_SCHEMA: dict[str, Any] = json.loads((CONTRACTS_DIR / "lead.schema.json").read_text(encoding="utf-8"))
 LEAD_FIELDS: frozenset[str] = frozenset(LEAD_SCHEMA["properties"])
+# The schema's white space class, character for character (tests/test_contract_findings.py holds them together).
+WHITESPACE = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 MAX_BODY_BYTES = 1_000_000  # a lead is a few kB; anything near API Gateway's 10 MB is not a lead
 
 _validator = Draft202012Validator(LEAD_SCHEMA)
@@ -74,11 +79,13 @@ def _lookup(lead: Lead, dotted: str) -> Any:
     return value
 
 
-def _trim(value: Any) -> Any:
+def _trim(value: Any, depth: int = 2) -> Any:
+    """Trim the strings of a lead and of its objects; the schema has none deeper, so nothing deeper is walked
+    (an unknown key of `address` may hold an object nested a thousand times: recursing into it was a 500)."""
     if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, dict):
-        return {key: _trim(item) for key, item in value.items()}
+        return value.strip(WHITESPACE)
+    if isinstance(value, dict) and depth > 0:
+        return {key: _trim(item, depth - 1) for key, item in value.items()}
     return value
 
 
@@ -121,6 +128,6 @@ def lead_id_of(body: Any) -> str | None:
     """The lead's id for logs, when the body has a usable one, even if the rest of the lead is invalid."""
     if isinstance(body, dict):
         value = body.get("id")
-        if isinstance(value, str) and 0 < len(value.strip()) <= 64 and value.isprintable():
-            return value.strip()
+        if isinstance(value, str) and 0 < len(value.strip(WHITESPACE)) <= 64 and value.isprintable():
+            return value.strip(WHITESPACE)
     return None
