@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dispatcher.outcome import Outcome
@@ -9,19 +10,31 @@ from dispatcher.transport import Answer
 
 # Keys an answer may carry that must never be echoed to the platform (a token endpoint's answer, say).
 SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "signature", "client_secret"})
+_SECRET_IN_TEXT = re.compile(r"(?i)\b(" + "|".join(SECRET_KEYS) + r")(\s*[=:]\s*\"?)[^&\s\",;}]*")
+
+
+def _without_secrets(value: Any) -> Any:
+    """The value with secret keys dropped at any depth and `key=value` secrets masked in text."""
+    if isinstance(value, dict):
+        return {key: _without_secrets(item) for key, item in value.items() if key not in SECRET_KEYS}
+    if isinstance(value, list):
+        return [_without_secrets(item) for item in value]
+    if isinstance(value, str):
+        return _SECRET_IN_TEXT.sub(r"\1\2[redacted]", value)
+    return value
 
 
 def response_details(answer: Answer | None) -> dict[str, Any]:
     """The customer's raw answer: a JSON object merged beside http_status_code, anything else under `body`."""
     if answer is None:
         return {"http_status_code": None}
-    data = answer.json()
+    data = _without_secrets(answer.json())
     if isinstance(data, dict):
-        details = {key: value for key, value in data.items() if key not in SECRET_KEYS}
+        details = data
     elif data is not None:
         details = {"body": data}
     elif answer.body:
-        details = {"body": answer.text()}
+        details = {"body": _without_secrets(answer.text())}
         if answer.truncated or len(answer.body) > 10_000:
             details["truncated"] = True
     else:

@@ -338,9 +338,6 @@ def test_an_answer_that_is_not_salesforces_is_a_bad_customer_response(plug_for, 
     pytest.param("00D€uro", id="not-latin-1"),
     pytest.param("00Dline\r\nX-Injected: 1", id="with-a-line-break"),
 ])
-@pytest.mark.xfail(strict=True, reason="bug: an unusable token from the customer is a 500 (non-latin-1: "
-                                       "UnicodeEncodeError escapes the transport) or customer_unreachable "
-                                       "(line break: InvalidHeader), not bad_customer_response")
 def test_a_token_that_cannot_be_sent_back_is_a_bad_customer_response(plug_for, token):
     with ScriptedSalesforce(lead=CREATED) as customer:
         customer.token_answer = (200, {"access_token": token, "instance_url": customer.base_url,
@@ -355,8 +352,6 @@ def test_a_token_that_cannot_be_sent_back_is_a_bad_customer_response(plug_for, t
     pytest.param((200, {"result": {"access_token": "00DLEAKED-TOKEN"}}), id="nested"),
     pytest.param((500, [{"access_token": "00DLEAKED-TOKEN"}]), id="array"),
 ])
-@pytest.mark.xfail(strict=True, reason="bug: an unusable token answer is echoed in response_details with its "
-                                       "access_token (only top-level JSON keys are scrubbed)")
 def test_an_unusable_token_answer_never_puts_the_token_in_the_envelope(plug_for, token_answer):
     with ScriptedSalesforce(lead=CREATED) as customer:
         customer.token_answer = token_answer

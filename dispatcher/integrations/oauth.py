@@ -6,6 +6,7 @@ the key that gives the API's base URL and the Authorization scheme.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 
@@ -13,6 +14,10 @@ from dispatcher.deadline import Deadline
 from dispatcher.integrations.base import AnsweredFailure, CustomerSession, http_family_outcome
 from dispatcher.outcome import Outcome
 from dispatcher.transport import Answer, CustomerFailure, Transport
+
+# What can travel back in a header and a URL: visible ASCII only (RFC 6750's b64token is a subset).
+_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+_BASE_URL = re.compile(r"https?://[\x21-\x7e]+")
 
 
 class OAuthToken:
@@ -51,7 +56,8 @@ class OAuthToken:
         data = answer.json()
         if isinstance(data, dict) and answer.status == 200:
             token, base_url = data.get("access_token"), data.get(self._base_url_key)
-            if isinstance(token, str) and token and isinstance(base_url, str) and base_url.startswith("http"):
+            if isinstance(token, str) and _TOKEN.fullmatch(token) and isinstance(base_url, str) \
+                    and _BASE_URL.fullmatch(base_url):
                 return CustomerSession(base_url=base_url.rstrip("/"),
                                        headers={"Authorization": f"{self._scheme} {token}"})
         raise AnsweredFailure(self._token_outcome(answer, data), answer)
