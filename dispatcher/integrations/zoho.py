@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatcher.contract import Lead
-from dispatcher.integrations.base import ConfigurationError, CustomerRequest, http_family_outcome
+from dispatcher.integrations.base import (
+    ConfigurationError,
+    CustomerRequest,
+    http_family_outcome,
+    lead_description,
+)
 from dispatcher.integrations.oauth import OAuthToken
 from dispatcher.outcome import Outcome, reason_token
 from dispatcher.transport import Answer
@@ -92,12 +97,6 @@ class Zoho:
 
     def translate(self, lead: Lead) -> CustomerRequest:
         address = lead.get("address") or {}
-        source = lead.get("source") or {}
-        description = [f"Product: {lead['product']}"]
-        if source.get("site") or source.get("campaign"):
-            description.append("Source: " + " / ".join(v for v in (source.get("site"), source.get("campaign")) if v))
-        if lead.get("comment"):
-            description.append(lead["comment"])
         record = {
             "Salutation": SALUTATIONS.get(lead.get("civility", "")),
             "First_Name": lead["first_name"],
@@ -110,7 +109,7 @@ class Zoho:
             "City": address.get("city"),
             "Country": address.get("country"),
             "Lead_Source": self.lead_source,
-            "Description": "\n".join(description),
+            "Description": lead_description(lead),
         }
         return CustomerRequest(path=self.lead_path,
                                json_body={"data": [{k: v for k, v in record.items() if v not in (None, "")}]})
