@@ -32,5 +32,10 @@ bench: $(STAMP)
 bench-coldstart: $(STAMP)
 	$(BIN)/python scripts/bench_coldstart.py
 
+package: $(STAMP)  ## the prod stage's Lambda package (deployment.zip + SAM template) in build/package; no AWS account used
+	rm -rf build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3} $(BIN)/chalice package --stage $${STAGE:-prod} build/package
+	@ls -l build/package
+
 clean:
 	rm -rf $(VENV) .pytest_cache .chalice/deployments
