@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatcher.contract import Lead
-from dispatcher.integrations.base import ConfigurationError, CustomerRequest, http_family_outcome, lookup
+from dispatcher.integrations.base import (
+    ConfigurationError,
+    CustomerRequest,
+    http_family_outcome,
+    lead_description,
+    lookup,
+)
 from dispatcher.integrations.oauth import OAuthToken
 from dispatcher.outcome import Outcome, reason_token
 from dispatcher.transport import Answer
@@ -58,13 +64,7 @@ class Salesforce:
 
     def translate(self, lead: Lead) -> CustomerRequest:
         address = lead.get("address") or {}
-        source = lead.get("source") or {}
         full_name = f"{lead['first_name']} {lead['last_name']}"
-        description = [f"Product: {lead['product']}"]
-        if source.get("site") or source.get("campaign"):
-            description.append("Source: " + " / ".join(v for v in (source.get("site"), source.get("campaign")) if v))
-        if lead.get("comment"):
-            description.append(lead["comment"])
         record = {
             "Salutation": SALUTATIONS.get(lead.get("civility", "")),
             "FirstName": lead["first_name"],
@@ -77,7 +77,7 @@ class Salesforce:
             "City": address.get("city"),
             "CountryCode": address.get("country"),
             "LeadSource": self.lead_source,
-            "Description": "\n".join(description),
+            "Description": lead_description(lead),
         }
         record.update({field: lookup(lead, path) for field, path in self.custom_fields.items()})
         return CustomerRequest(path=self.lead_path, json_body={k: v for k, v in record.items() if v not in (None, "")})

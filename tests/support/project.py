@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-LINKED = ("app.py", "dispatcher", "contracts", "vendor", "requirements.txt", "sandbox")
+LINKED = ("app.py", "dispatcher", "contracts", "customers", "vendor", "requirements.txt", "sandbox")
 CHALICE = str(Path(sys.executable).parent / "chalice")
 
 
