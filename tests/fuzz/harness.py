@@ -53,7 +53,7 @@ class Tally:
         seed, cases = settings["seed"], settings["generation"]["max-examples"]
         return (f"contract fuzzing: {sum(self.phases.values())} requests {dict(self.phases)}, "
                 f"answers {dict(sorted(self.statuses.items()))}; seed {seed}, {cases} fuzzed cases. "
-                f"Replay the same run: make fuzz SEED={seed} CASES={cases}")
+                f"Replay: make fuzz SEED={seed} CASES={cases}; a failed case's own request is its curl above")
 
 
 TALLY = Tally()
