@@ -11,11 +11,13 @@ Trimming removes exactly the white space class the schema's patterns spell out (
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from dispatcher.schema_fastpath import compile_certainly_valid
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
 LEAD_SCHEMA: dict[str, Any] = json.loads((CONTRACTS_DIR / "lead.schema.json").read_text(encoding="utf-8"))
@@ -24,7 +26,15 @@ LEAD_FIELDS: frozenset[str] = frozenset(LEAD_SCHEMA["properties"])
 WHITESPACE = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 MAX_BODY_BYTES = 1_000_000  # a lead is a few kB; anything near API Gateway's 10 MB is not a lead
 
-_validator = Draft202012Validator(LEAD_SCHEMA)
+_certainly_valid = compile_certainly_valid(LEAD_SCHEMA)
+
+
+@cache
+def _validator() -> Any:
+    """jsonschema's validator, imported and built at the first lead the fast check does not vouch for."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(LEAD_SCHEMA)
 
 Lead = dict[str, Any]
 
@@ -56,7 +66,8 @@ def read_body(raw: bytes | str | None) -> Any:
         raise InvalidLead("Invalid lead: the body starts with a byte order mark; send plain UTF-8 JSON",
                           invalid=["body"])
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        text = data.decode("utf-8")
+        body = json.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise InvalidLead("Invalid lead: the body is not valid UTF-8", invalid=["body"]) from None
     except RecursionError:
@@ -64,6 +75,31 @@ def read_body(raw: bytes | str | None) -> Any:
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, oversized integers
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidLead(f"Invalid lead: the body is not valid JSON{where}", invalid=["body"]) from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            lone = _holds_lone_surrogate(body)
+        except RecursionError:
+            raise InvalidLead("Invalid lead: the body is nested too deeply", invalid=["body"]) from None
+        if lone:  # JSON lets "\ud800" through; no customer can take it as UTF-8
+            raise InvalidLead("Invalid lead: the body holds a lone UTF-16 surrogate", invalid=["body"])
+    return body
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_holds_lone_surrogate(key) or _holds_lone_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_lone_surrogate(item) for item in value)
+    return False
 
 
 def _dotted(path: Iterable[Any]) -> str:
@@ -105,7 +141,8 @@ def validate_lead(body: Any, customer_required: Sequence[str] = ()) -> Lead:
         raise InvalidLead(f"Invalid lead: the body must be a JSON object, not {kind}", invalid=["body"])
     missing: dict[str, None] = {}
     invalid: dict[str, None] = {}
-    for error in _validator.iter_errors(body):
+    certainly_valid = _certainly_valid is not None and _certainly_valid(body)
+    for error in () if certainly_valid else _validator().iter_errors(body):
         where = _dotted(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             for name in error.validator_value:

@@ -132,3 +132,18 @@ def test_an_unknown_key_of_address_nested_600_deep_is_ignored_not_an_internal_er
     body = json.dumps(make_lead(address=None))[:-1] + f', "address": {{"city": "Lyon", "building": {deep}}}}}'
     status, envelope = plug.post(body)
     assert status == 201, envelope
+
+
+def test_a_lone_surrogate_is_refused_and_a_real_pair_is_kept(plug):
+    lead = make_lead()
+    raw = json.dumps(lead).replace('"first_name": "', '"first_name": "\\ud800', 1)
+    status, envelope = plug.post(raw)
+    assert (status, envelope["error"]["invalid_fields"]) == (400, ["body"])
+    pair = json.dumps(make_lead()).replace('"first_name": "', '"first_name": "\\ud83d\\ude00', 1)
+    assert plug.post(pair)[0] == 201
+
+
+def test_a_deep_body_holding_a_surrogate_escape_is_a_400_not_a_500(plug):
+    nested = '{"extra": ' * 900 + '"\\ud800"' + "}" * 900
+    status, envelope = plug.post(nested)
+    assert (status, envelope["error"]["reason"]) == (400, "invalid_lead")
