@@ -45,6 +45,20 @@ def _same_scalar(expected: Any) -> Check:
     return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == expected
 
 
+def _all_of(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+    frozen = tuple(checks)
+
+    def check_all(v: Any) -> bool:
+        for check in frozen:
+            if not check(v):
+                return False
+        return True
+
+    return check_all
+
+
 class _Compiler:
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
@@ -62,6 +76,9 @@ class _Compiler:
             return lambda v: True
         if not isinstance(schema, dict):
             raise _Unsupported("boolean false or odd schema")
+        leaf = self.compile_string(schema)
+        if leaf is not None:
+            return leaf
         checks: list[Check] = []
         for keyword, value in schema.items():
             if keyword in _ANNOTATIONS:
@@ -70,7 +87,21 @@ class _Compiler:
             if builder is None:
                 raise _Unsupported(keyword)
             checks.append(builder(value, schema))
-        return lambda v: all(check(v) for check in checks)
+        return _all_of(checks)
+
+    def compile_string(self, schema: dict[str, Any]) -> Check | None:
+        """The common leaf {"type": "string", "pattern", "maxLength"} as one closure (most of a lead)."""
+        keywords = set(schema) - _ANNOTATIONS
+        if schema.get("type") != "string" or not keywords <= {"type", "pattern", "maxLength"}:
+            return None
+        search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+        limit = schema.get("maxLength")
+
+        def check_string(v: Any) -> bool:
+            return isinstance(v, str) and (limit is None or len(v) <= limit) \
+                and (search is None or search(v) is not None)
+
+        return check_string
 
     def kw_ref(self, ref: str, _: dict[str, Any]) -> Check:
         return self.compile(self.resolve(ref))
@@ -103,9 +134,17 @@ class _Compiler:
         return lambda v: not isinstance(v, dict) or all(name in v for name in names)
 
     def kw_properties(self, properties: dict[str, Any], _: dict[str, Any]) -> Check:
-        compiled = {name: self.compile(sub) for name, sub in properties.items()}
-        return lambda v: not isinstance(v, dict) or all(
-            check(v[name]) for name, check in compiled.items() if name in v)
+        compiled = tuple((name, self.compile(sub)) for name, sub in properties.items())
+
+        def check_properties(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True
+            for name, check in compiled:
+                if name in v and not check(v[name]):
+                    return False
+            return True
+
+        return check_properties
 
     def kw_additionalProperties(self, sub: Any, schema: dict[str, Any]) -> Check:  # noqa: N802 - the keyword
         if "patternProperties" in schema:
