@@ -61,3 +61,13 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
         "error_message": outcome.message or f"The lead ended {outcome.state} ({outcome.reason})",
         "response_details": response_details(answer),
     }
+
+
+def method_not_allowed_envelope() -> dict[str, Any]:
+    """The answer to any method but POST on /send: an error envelope like every other answer."""
+    return {
+        "request_details": {},
+        "error": {"state": "failed", "reason": "method_not_allowed"},
+        "error_message": "Only POST /send is served: send the lead as the body of a POST",
+        "response_details": {"http_status_code": None},
+    }

@@ -45,3 +45,11 @@ def test_every_transition_is_one_json_line_and_tells_the_leads_path(local_plug):
     assert lines[-1]["reason"] == "created"
     assert len({line["trace_id"] for line in lines}) == 1
     assert set(lines[0]) == {"lead_id", "trace_id", "from", "to", "trigger", "reason", "elapsed_ms", "ts"}
+
+
+def test_any_other_method_gets_a_405_envelope_naming_post(local_plug):
+    for method in ("GET", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        response = requests.request(method, local_plug.url, timeout=10)
+        assert response.status_code == 405, method
+        assert response.headers["Allow"] == "POST"
+        assert response.json()["error"] == {"state": "failed", "reason": "method_not_allowed"}
