@@ -6,7 +6,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 
@@ -84,13 +84,15 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class CustomerServer(ThreadingHTTPServer):
-    """Serve on 127.0.0.1 (port 0 picks a free one); subclasses implement `route`."""
+    """Serve on 127.0.0.1 (port 0 picks a free one) in a thread; subclasses implement `route`, or bring
+    a handler class of their own. `with Server() as server:` starts it and stops it."""
 
     daemon_threads = True
     allow_reuse_address = True
+    handler_class: type[BaseHTTPRequestHandler] = Handler
 
     def __init__(self, port: int = 0, verbose: bool = False) -> None:
-        super().__init__(("127.0.0.1", port), Handler)
+        super().__init__(("127.0.0.1", port), self.handler_class)
         self.verbose = verbose
         self.journal = Journal()
         self._thread: threading.Thread | None = None
@@ -111,3 +113,10 @@ class CustomerServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -87,6 +87,10 @@ def lookup(data: Any, dotted: str) -> Any:
     return value
 
 
+# How CRMs write the lead's civility (both Salesforce's Salutation and Zoho's picklist); "other" has none.
+SALUTATIONS = {"mr": "Mr.", "mrs": "Mrs."}
+
+
 def lead_description(lead: Lead) -> str:
     """The free-text note a CRM keeps with a lead: the product, where the lead came from, the person's comment."""
     source = lead.get("source") or {}

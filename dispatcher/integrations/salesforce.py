@@ -14,6 +14,7 @@ from typing import Any
 
 from dispatcher.contract import Lead
 from dispatcher.integrations.base import (
+    SALUTATIONS,
     ConfigurationError,
     CustomerRequest,
     http_family_outcome,
@@ -25,7 +26,6 @@ from dispatcher.outcome import Outcome, reason_token
 from dispatcher.transport import Answer
 
 NAME = "Salesforce"
-SALUTATIONS = {"mr": "Mr.", "mrs": "Mrs."}
 # Salesforce field -> lead field, to name a missing field in the platform's own terms.
 LEAD_FIELD_OF = {
     "FirstName": "first_name", "LastName": "last_name", "Email": "email", "Phone": "phone", "Company": "company",

@@ -15,6 +15,7 @@ from typing import Any
 
 from dispatcher.contract import Lead
 from dispatcher.integrations.base import (
+    SALUTATIONS,
     ConfigurationError,
     CustomerRequest,
     http_family_outcome,
@@ -26,7 +27,6 @@ from dispatcher.transport import Answer
 
 NAME = "Zoho CRM"
 DEFAULT_API_VERSION = "v8"
-SALUTATIONS = {"mr": "Mr.", "mrs": "Mrs."}
 # Zoho field API name -> lead field, to name a missing field in the platform's own terms.
 LEAD_FIELD_OF = {
     "First_Name": "first_name", "Last_Name": "last_name", "Email": "email", "Phone": "phone", "Company": "company",

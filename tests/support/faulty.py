@@ -10,9 +10,10 @@ import json
 import socket
 import struct
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from sandbox.server import CustomerServer
 
 FAULTS = ("hang", "drip", "slow_headers", "reset", "html503", "not_json", "huge", "redirect", "ok", "expire_once",
           "always_expired")
@@ -104,28 +105,18 @@ class _Handler(BaseHTTPRequestHandler):
         raise ValueError(fault)
 
 
-class FaultyCustomer(ThreadingHTTPServer):
-    daemon_threads = True
+class FaultyCustomer(CustomerServer):
     block_on_close = False
+    handler_class = _Handler
 
     def __init__(self, fault: str = "ok", token_fault: str | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__()
         self.fault, self.token_fault = fault, token_fault
         self.lead_posts: list[bytes] = []
         self.token_requests = 0
         self.lock = threading.Lock()
         self.release = threading.Event()
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> FaultyCustomer:
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.shutdown()
-        self.server_close()
-        time.sleep(0)
+    def stop(self) -> None:
+        self.release.set()  # a hanging or dripping answer ends now
+        super().stop()

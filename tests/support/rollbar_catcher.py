@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from sandbox.server import CustomerServer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -28,11 +30,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(answer)
 
 
-class RollbarCatcher(ThreadingHTTPServer):
-    daemon_threads = True
+class RollbarCatcher(CustomerServer):
+    handler_class = _Handler
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__()
         self.items: list[dict[str, Any]] = []
         self.raw: list[str] = []
         self.lock = threading.Lock()
@@ -40,11 +42,3 @@ class RollbarCatcher(ThreadingHTTPServer):
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/api/1/"
-
-    def __enter__(self) -> RollbarCatcher:
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

@@ -35,8 +35,3 @@ class ScriptedSalesforce(CustomerServer):
     def lead_posts(self) -> list[Received]:
         return [item for item in self.journal.requests if item.path.split("?")[0] != TOKEN_PATH]
 
-    def __enter__(self) -> ScriptedSalesforce:
-        return self.start()  # type: ignore[return-value]
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
