@@ -50,10 +50,12 @@ def _exchange(plug: Plug, request: CustomerRequest, deadline: Deadline) -> Answe
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _journey_outcome(lead_journey: Journey, plug: Plug, body: Any, deadline: Deadline,
-                     shown: dict[str, Any]) -> tuple[Outcome, Answer | None]:
+def _journey_outcome(lead_journey: Journey, plug: Plug, body: Any, unreadable: InvalidLead | None,
+                     deadline: Deadline, shown: dict[str, Any]) -> tuple[Outcome, Answer | None]:
     """Walk the machine; `shown` receives request_details as soon as the lead is translated."""
     try:
+        if unreadable is not None:
+            raise unreadable
         lead = validate_lead(body, plug.integration.required_fields)
     except InvalidLead as invalid:
         lead_journey.end("failed", "invalid_lead")
@@ -74,6 +76,8 @@ def _journey_outcome(lead_journey: Journey, plug: Plug, body: Any, deadline: Dea
     lead_journey.send()
     if outcome is None:
         outcome = plug.integration.classify(answer)
+    if status_for(outcome.state, outcome.reason) == 500:  # an end the status table does not know
+        raise ValueError(f"{plug.integration.name} classified an answer as {outcome.state}/{outcome.reason}")
     lead_journey.end(outcome.state, outcome.reason)
     return outcome, answer
 
@@ -88,33 +92,34 @@ def deliver(raw_body: bytes | str | None, lambda_context: Any = None,
     except InvalidLead as invalid:
         body, unreadable = None, invalid
     privacy_token = privacy.remember(body)
-    shown: dict[str, Any] = {}
-    answer: Answer | None = None
-    exc_info = None
-    plug: Plug | None = None
-    deadline: Deadline | None = None
     try:
         with journey(lead_id_of(body), trace_id) as lead_journey:
-            try:
-                plug = current_plug()
-                deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
-                if unreadable is not None:
-                    lead_journey.end("failed", "invalid_lead")
-                    outcome = Outcome.failed("invalid_lead", unreadable.message, missing_fields=[],
-                                             invalid_fields=unreadable.invalid_fields)
-                else:
-                    outcome, answer = _journey_outcome(lead_journey, plug, body, deadline, shown)
-            except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported
-                exc_info = sys.exc_info()
-                outcome = Outcome.failed("internal_error", INTERNAL_ERROR_MESSAGE)
-                if lead_journey.state not in TERMINAL:
-                    lead_journey.end("failed", "internal_error")
-            status = status_for(outcome.state, outcome.reason)
-            if plug is not None and deadline is not None:
-                _report(plug, deadline, lead_journey, outcome, status, exc_info)
-        return Delivery(status, envelope(outcome, shown, answer), outcome.state, outcome.reason)
+            return _deliver(lead_journey, body, unreadable, lambda_context, request_epoch_ms)
     finally:
         privacy.forget(privacy_token)
+
+
+def _deliver(lead_journey: Journey, body: Any, unreadable: InvalidLead | None, lambda_context: Any,
+             request_epoch_ms: float | None) -> Delivery:
+    shown: dict[str, Any] = {}
+    plug: Plug | None = None
+    deadline: Deadline | None = None
+    exc_info = None
+    try:
+        plug = current_plug()
+        deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
+        outcome, answer = _journey_outcome(lead_journey, plug, body, unreadable, deadline, shown)
+        status = status_for(outcome.state, outcome.reason)
+        delivery = Delivery(status, envelope(outcome, shown, answer), outcome.state, outcome.reason)
+    except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported
+        exc_info = sys.exc_info()
+        outcome = Outcome.failed("internal_error", INTERNAL_ERROR_MESSAGE)
+        if lead_journey.state not in TERMINAL:
+            lead_journey.end("failed", "internal_error")
+        delivery = Delivery(500, envelope(outcome, shown, None), "failed", "internal_error")
+    if plug is not None and deadline is not None:
+        _report(plug, deadline, lead_journey, outcome, delivery.status, exc_info)
+    return delivery
 
 
 def _report(plug: Plug, deadline: Deadline, lead_journey: Journey, outcome: Outcome, status: int,

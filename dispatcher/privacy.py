@@ -42,11 +42,23 @@ def forget(token: object) -> None:
 
 
 def mask_known(text: str) -> str:
-    """Text with the current lead's personal values masked (for ids, which patterns would garble)."""
+    """Text with the current lead's personal values masked."""
     for value in _personal_values.get():
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def mask_id(lead_id: str) -> str:
+    """An id as it is, unless it is itself personal data (the platform sent an email or a phone as id).
+
+    Masking parts of an id would garble it (a hex id holds "ed" or "abe") and lose the lead in the log.
+    """
+    plain = lead_id.strip()
+    if plain in _personal_values.get() or plain.lower() in _personal_values.get() \
+            or _EMAIL.fullmatch(plain) or _PHONE.fullmatch(plain):
+        return MASK
+    return lead_id
 
 
 def mask_text(text: str) -> str:

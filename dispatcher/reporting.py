@@ -6,6 +6,7 @@ every string of an item is masked (`privacy.mask_deep`): items carry lead id, st
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from dataclasses import dataclass
 from types import TracebackType
@@ -15,6 +16,7 @@ from dispatcher.privacy import mask_deep
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 _configure_lock = threading.Lock()
+MIN_REPORT_S = 0.3  # with less time left before the answer must leave, the item is not sent
 _configured_for: tuple[str, str, str] | None = None
 
 
@@ -52,13 +54,25 @@ class Reporter:
         return bool(self.access_token)
 
     def report(self, level: str, message: str, facts: dict[str, Any], exc_info: ExcInfo | None = None,
-               timeout_s: float = 3.0) -> None:
-        """Send one item now; a reporting failure never changes the lead's answer."""
-        if not self.enabled:
+               timeout_s: float = 1.0) -> None:
+        """Send one item, waiting at most `timeout_s` (capped at 1 s); a reporting failure never changes the
+        lead's answer. pyrollbar's own timeout bounds each socket operation, not the whole send (nor DNS),
+        so the send runs in a thread the answer waits for no longer than the budget."""
+        if not self.enabled or timeout_s < MIN_REPORT_S:
             return
+        budget = min(1.0, timeout_s)
+        # the thread sees the lead's personal values, so that the payload handler can mask them
+        send = contextvars.copy_context().run
+        worker = threading.Thread(target=send, args=(self._send, level, message, facts, exc_info, budget),
+                                  name="rollbar-report", daemon=True)
+        worker.start()
+        worker.join(budget)
+
+    def _send(self, level: str, message: str, facts: dict[str, Any], exc_info: ExcInfo | None,
+              budget: float) -> None:
         try:
             rollbar = _rollbar(self.access_token, self.environment, self.endpoint)
-            rollbar.SETTINGS["timeout"] = max(0.2, min(1.0, timeout_s))  # a slow Rollbar must not hold the answer
+            rollbar.SETTINGS["timeout"] = budget
             if exc_info is not None:
                 rollbar.report_exc_info(exc_info, extra_data=facts, level=level)
             else:

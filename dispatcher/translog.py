@@ -11,7 +11,7 @@ import sys
 import time
 from json.encoder import encode_basestring
 
-from dispatcher.privacy import mask_known
+from dispatcher.privacy import mask_id
 
 LOGGER_NAME = "leadplug.transitions"
 _logger = logging.getLogger(LOGGER_NAME)
@@ -51,9 +51,10 @@ def transition(*, lead_id: str | None, trace_id: str, source: str, dest: str, tr
     """Write one transition line: lead_id, trace_id, from, to, trigger, reason, elapsed_ms, ts."""
     if not _logger.isEnabledFor(logging.INFO):
         return
-    line = (f'{{"lead_id": {_json_text(mask_known(lead_id) if lead_id else None)}, '
+    line = (f'{{"lead_id": {_json_text(mask_id(lead_id) if lead_id else None)}, '
             f'"trace_id": {_json_text(trace_id)}, "from": "{source}", "to": "{dest}", "trigger": "{trigger}", '
             f'"reason": {_json_text(reason)}, "elapsed_ms": {elapsed_ms!r}, "ts": "{_timestamp()}"}}\n')
-    stream = _handler.stream
-    stream.write(line)
-    stream.flush()
+    with _handler.lock:  # chalice local serves leads on several threads: lines must not interleave
+        stream = _handler.stream
+        stream.write(line)
+        stream.flush()

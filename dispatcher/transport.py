@@ -28,6 +28,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from dispatcher.deadline import Deadline
 
 MAX_ANSWER_BYTES = 1_000_000
+MAX_ANSWER_DEPTH = 64  # deeper JSON is shown as text: walking it (secrets, envelope) must not recurse forever
 CONNECT_RETRY_PAUSE_S = 0.1
 _current = threading.local()
 
@@ -55,9 +56,10 @@ class Answer:
         if self.truncated:
             return None
         try:
-            return json.loads(self.body.decode("utf-8"))
+            value = json.loads(self.body.decode("utf-8"), parse_constant=_not_json)
         except (ValueError, RecursionError):
             return None
+        return value if _depth_within(value, MAX_ANSWER_DEPTH) else None
 
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON (a customer's HTML error page, say)."""
@@ -65,6 +67,20 @@ class Answer:
 
     def text(self, limit: int = 10_000) -> str:
         return self.body[:limit].decode("utf-8", "replace")
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN would make the envelope itself invalid JSON
+
+
+def _depth_within(value: Any, depth: int) -> bool:
+    if depth < 0:
+        return False
+    if isinstance(value, dict):
+        return all(_depth_within(item, depth - 1) for item in value.values())
+    if isinstance(value, list):
+        return all(_depth_within(item, depth - 1) for item in value)
+    return True
 
 
 def _time_left() -> float:

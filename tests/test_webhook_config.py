@@ -113,6 +113,14 @@ def test_a_wrong_file_is_refused_at_start_naming_the_mistake(tmp_path, config, m
     assert "t0ken" not in str(refused.value)
 
 
+def test_a_secret_that_cannot_travel_in_a_header_is_refused_at_start(tmp_path):
+    with pytest.raises(ConfigurationError, match="ACME_TOKEN holds a non-ASCII character"):
+        from_env({"WEBHOOK_CONFIG": write(tmp_path, ACME), **SECRETS, "ACME_TOKEN": "t0ken€"})
+    with pytest.raises(ConfigurationError, match="a header holds ASCII without control characters only"):
+        from_env({"WEBHOOK_CONFIG": write(tmp_path, {**ACME, "headers": {"X-Source": "Lead\u00a0Plug\n"}}),
+                  **SECRETS})
+
+
 @pytest.mark.parametrize(("environ", "mistake"), [
     pytest.param({}, "CUSTOMER=webhook needs WEBHOOK_CONFIG", id="no-variable"),
     pytest.param({"WEBHOOK_CONFIG": "customers/nope.json"}, "no file at", id="no-file"),

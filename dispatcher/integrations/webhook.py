@@ -119,6 +119,9 @@ def _secret(environ: Mapping[str, str], name: str, where: str) -> str:
     if not value.isprintable():
         raise ConfigurationError(f"{where}: the environment variable {name} holds a control character "
                                  "(a stray newline?)")
+    if not value.isascii():
+        raise ConfigurationError(f"{where}: the environment variable {name} holds a non-ASCII character; "
+                                 "HTTP headers and query keys carry ASCII only")
     return value
 
 
@@ -156,6 +159,10 @@ def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str)
         rules = tuple(compile_rule(rule, index) for index, rule in enumerate(config["answers"]))
     except ConfigurationError as exc:
         raise ConfigurationError(f"{file_name}: {exc}") from None
+    for name, value in config.get("headers", {}).items():
+        if not (f"{name}{value}".isascii() and f"{name}{value}".isprintable()):
+            raise ConfigurationError(f"{file_name}: $.headers.{name}: a header holds ASCII without control "
+                                     "characters only")
     return Webhook(customer=config["name"], required_fields=tuple(config.get("required_fields", ())),
                    fields=fields, encoding=config["body"], headers=config.get("headers", {}), rules=rules,
                    auth=StaticAuth(_session(config, environ, file_name)))
