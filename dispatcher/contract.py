@@ -106,12 +106,16 @@ def _dotted(path: Iterable[Any]) -> str:
     return ".".join(str(part) for part in path)
 
 
-def _lookup(lead: Lead, dotted: str) -> Any:
-    value: Any = lead
+def lookup(data: Any, dotted: str) -> Any:
+    """The value at a dotted path of a JSON-like structure (list indexes as numbers), or None."""
+    value = data
     for part in dotted.split("."):
-        if not isinstance(value, dict):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
             return None
-        value = value.get(part)
     return value
 
 
@@ -153,7 +157,7 @@ def validate_lead(body: Any, customer_required: Sequence[str] = ()) -> Lead:
     lead = _trim({key: value for key, value in body.items() if key in LEAD_FIELDS}) if not invalid else {}
     if not invalid:
         for field in customer_required:
-            if _lookup(lead, field) in (None, ""):
+            if lookup(lead, field) in (None, ""):
                 missing[field] = None
     if missing or invalid:
         raise InvalidLead(_describe(list(missing), list(invalid)), list(missing), list(invalid))

@@ -65,9 +65,5 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
 
 def method_not_allowed_envelope() -> dict[str, Any]:
     """The answer to any method but POST on /send: an error envelope like every other answer."""
-    return {
-        "request_details": {},
-        "error": {"state": "failed", "reason": "method_not_allowed"},
-        "error_message": "Only POST /send is served: send the lead as the body of a POST",
-        "response_details": {"http_status_code": None},
-    }
+    return envelope(Outcome.failed("method_not_allowed", "Only POST /send is served: send the lead as the body "
+                                                         "of a POST"), {}, None)

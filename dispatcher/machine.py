@@ -21,7 +21,6 @@ from dispatcher import translog
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
 STATES = ["received", "validated", "translated", "sent", "accepted", "refused", "duplicate", "failed"]
-TERMINAL = frozenset({"accepted", "refused", "duplicate", "failed"})
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "validate", "source": "received", "dest": "validated"},
@@ -35,6 +34,7 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 TERMINAL_TRIGGER = {"accepted": "accept", "refused": "refuse", "duplicate": "mark_duplicate", "failed": "fail"}
+TERMINAL = frozenset(TERMINAL_TRIGGER)
 
 
 class Journey:

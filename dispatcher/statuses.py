@@ -22,8 +22,6 @@ ACCEPTED_REASON_STATUS: dict[str, int] = {"created": 201, "queued": 202, "ok": 2
 # Every reason of these states maps to one status: the customer's own reason codes are open-ended.
 STATE_STATUS: dict[str, int] = {"refused": 406, "duplicate": 409}
 
-TERMINAL_STATES = ("accepted", "refused", "duplicate", "failed")
-
 
 def status_for(state: str, reason: str) -> int:
     """HTTP status of a terminal state; an unknown pair is a bug of ours, hence 500."""

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from dispatcher.envelopes import envelope
 from dispatcher.integrations.base import ConfigurationError
 from dispatcher.integrations.webhook_rules import classify, compile_rule
 from dispatcher.transport import Answer
@@ -65,7 +66,8 @@ def test_a_refusal_carries_the_customers_message():
 def test_an_invalid_lead_rule_lists_its_fields_in_the_envelope_shape():
     rule = compile_rule({"when": {"status": 400}, "then": {"state": "failed", "reason": "invalid_lead"}}, 0)
     outcome = classify((rule,), answer(400, {}), "Acme")
-    assert (outcome.reason, outcome.details) == ("invalid_lead", {"missing_fields": [], "invalid_fields": []})
+    error = envelope(outcome, {}, answer(400, {}))["error"]
+    assert error == {"state": "failed", "reason": "invalid_lead", "missing_fields": [], "invalid_fields": []}
 
 
 @pytest.mark.parametrize(("rule", "mistake"), [

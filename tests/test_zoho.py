@@ -82,7 +82,7 @@ def test_an_answer_is_classified_by_each_records_code(status, body, state, reaso
     if "customer_lead_id" in extra:
         assert outcome.customer_lead_id == extra["customer_lead_id"]
     if "missing_fields" in extra:
-        assert outcome.details == {"missing_fields": extra["missing_fields"], "invalid_fields": []}
+        assert outcome.details == {"missing_fields": extra["missing_fields"]}
 
 
 @pytest.mark.parametrize(("status", "body", "expired"), [

@@ -74,19 +74,6 @@ class Integration(Protocol):
         """The terminal state and reason of an answer; pure, and total over any answer."""
 
 
-def lookup(data: Any, dotted: str) -> Any:
-    """The value at a dotted path of a JSON-like structure (list indexes as numbers), or None."""
-    value = data
-    for part in dotted.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
 # How CRMs write the lead's civility (both Salesforce's Salutation and Zoho's picklist); "other" has none.
 SALUTATIONS = {"mr": "Mr.", "mrs": "Mrs."}
 

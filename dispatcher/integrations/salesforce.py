@@ -12,14 +12,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.contract import Lead
+from dispatcher.contract import Lead, lookup
 from dispatcher.integrations.base import (
     SALUTATIONS,
     ConfigurationError,
     CustomerRequest,
     http_family_outcome,
     lead_description,
-    lookup,
 )
 from dispatcher.integrations.oauth import OAuthToken
 from dispatcher.outcome import Outcome, reason_token
@@ -100,7 +99,7 @@ class Salesforce:
             missing = [LEAD_FIELD_OF.get(f, f) for e in errors if e.get("errorCode") == "REQUIRED_FIELD_MISSING"
                        for f in e.get("fields") or [] if isinstance(f, str)]
             return Outcome("failed", "invalid_lead", f"{NAME} requires more fields: {message}",
-                           details={"missing_fields": missing, "invalid_fields": []})
+                           details={"missing_fields": missing})
         if answer.status == 400 and errors:
             return Outcome("refused", reason_token(codes[0], "customer_refused"), f"{NAME} refused the lead: {message}")
         if answer.status == 403 and errors:

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.integrations.base import ConfigurationError, http_family_outcome, lookup
+from dispatcher.contract import lookup
+from dispatcher.integrations.base import ConfigurationError, http_family_outcome
 from dispatcher.outcome import Outcome, reason_token
 from dispatcher.transport import Answer
 
@@ -96,8 +97,7 @@ class Rule:
         if self.state == "accepted":
             return Outcome("accepted", reason, message, customer_lead_id=lead_id)
         message = message or f"{customer}'s answer (HTTP {answer.status}) means {self.state}/{reason} ({self.where})"
-        details = {"missing_fields": [], "invalid_fields": []} if reason == "invalid_lead" else {}
-        return Outcome(self.state, reason, message, details=details)
+        return Outcome(self.state, reason, message)
 
 
 def _status_matches(status: int, pattern: int | str) -> bool:

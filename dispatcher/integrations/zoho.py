@@ -134,7 +134,7 @@ class Zoho:
             missing = [LEAD_FIELD_OF.get(name, name) for e in errors if e["code"] == "MANDATORY_NOT_FOUND"
                        if isinstance(name := _details(e).get("api_name"), str)]
             return Outcome("failed", "invalid_lead", f"{NAME} requires more fields: {message}",
-                           details={"missing_fields": missing, "invalid_fields": []})
+                           details={"missing_fields": missing})
         if CUSTOMER_ERROR_CODES & set(codes):
             return Outcome.failed("customer_error", f"{NAME} failed (HTTP {answer.status}): {message}")
         if record_codes and answer.status < 500:  # what is left is about the record: Zoho refuses the person

@@ -210,7 +210,7 @@ def test_required_fields_missing_are_named_in_the_leads_terms():
     recorded = answer(400, [error("REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName, Company]",
                                   ["LastName", "Company", "Industry"])])
     outcome = salesforce().classify(recorded)
-    assert outcome.details == {"missing_fields": ["last_name", "company", "Industry"], "invalid_fields": []}
+    assert outcome.details == {"missing_fields": ["last_name", "company", "Industry"]}
 
 
 def test_a_refusal_reason_is_a_token_never_the_customers_sentence():
