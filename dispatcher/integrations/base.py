@@ -74,21 +74,6 @@ class Integration(Protocol):
         """The terminal state and reason of an answer; pure, and total over any answer."""
 
 
-# How CRMs write the lead's civility (both Salesforce's Salutation and Zoho's picklist); "other" has none.
-SALUTATIONS = {"mr": "Mr.", "mrs": "Mrs."}
-
-
-def lead_description(lead: Lead) -> str:
-    """The free-text note a CRM keeps with a lead: the product, where the lead came from, the person's comment."""
-    source = lead.get("source") or {}
-    lines = [f"Product: {lead['product']}"]
-    if source.get("site") or source.get("campaign"):
-        lines.append("Source: " + " / ".join(v for v in (source.get("site"), source.get("campaign")) if v))
-    if lead.get("comment"):
-        lines.append(lead["comment"])
-    return "\n".join(lines)
-
-
 def http_family_outcome(answer: Answer, customer: str) -> Outcome:
     """The outcome every customer shares for an answer its own rules did not explain."""
     if answer.status == 404:

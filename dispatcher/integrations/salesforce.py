@@ -14,23 +14,22 @@ from typing import Any
 
 from dispatcher.contract import Lead, lookup
 from dispatcher.integrations.base import (
-    SALUTATIONS,
     ConfigurationError,
     CustomerRequest,
     http_family_outcome,
-    lead_description,
 )
+from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.oauth import OAuthToken
 from dispatcher.outcome import Outcome, reason_token
 from dispatcher.transport import Answer
 
 NAME = "Salesforce"
-# Salesforce field -> lead field, to name a missing field in the platform's own terms.
-LEAD_FIELD_OF = {
-    "FirstName": "first_name", "LastName": "last_name", "Email": "email", "Phone": "phone", "Company": "company",
-    "Street": "address.street", "PostalCode": "address.postal_code", "City": "address.city",
-    "CountryCode": "address.country", "Description": "comment",
+FIELD_NAMES = {
+    "salutation": "Salutation", "first_name": "FirstName", "last_name": "LastName", "email": "Email",
+    "phone": "Phone", "company": "Company", "street": "Street", "postal_code": "PostalCode", "city": "City",
+    "country": "CountryCode", "description": "Description",
 }
+LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
 DEFAULT_LEAD_SOURCE = "Purchased List"
 _API_VERSION = re.compile(r"v\d{2,3}\.\d")
 
@@ -62,22 +61,7 @@ class Salesforce:
         )
 
     def translate(self, lead: Lead) -> CustomerRequest:
-        address = lead.get("address") or {}
-        full_name = f"{lead['first_name']} {lead['last_name']}"
-        record = {
-            "Salutation": SALUTATIONS.get(lead.get("civility", "")),
-            "FirstName": lead["first_name"],
-            "LastName": lead["last_name"],
-            "Email": lead["email"],
-            "Phone": lead["phone"],
-            "Company": lead.get("company") or full_name,
-            "Street": address.get("street"),
-            "PostalCode": address.get("postal_code"),
-            "City": address.get("city"),
-            "CountryCode": address.get("country"),
-            "LeadSource": self.lead_source,
-            "Description": lead_description(lead),
-        }
+        record = {**crm_record(lead, FIELD_NAMES), "LeadSource": self.lead_source}
         record.update({field: lookup(lead, path) for field, path in self.custom_fields.items()})
         return CustomerRequest(path=self.lead_path, json_body={k: v for k, v in record.items() if v not in (None, "")})
 

@@ -15,24 +15,23 @@ from typing import Any
 
 from dispatcher.contract import Lead
 from dispatcher.integrations.base import (
-    SALUTATIONS,
     ConfigurationError,
     CustomerRequest,
     http_family_outcome,
-    lead_description,
 )
+from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.oauth import OAuthToken
 from dispatcher.outcome import Outcome, reason_token
 from dispatcher.transport import Answer
 
 NAME = "Zoho CRM"
 DEFAULT_API_VERSION = "v8"
-# Zoho field API name -> lead field, to name a missing field in the platform's own terms.
-LEAD_FIELD_OF = {
-    "First_Name": "first_name", "Last_Name": "last_name", "Email": "email", "Phone": "phone", "Company": "company",
-    "Street": "address.street", "Zip_Code": "address.postal_code", "City": "address.city",
-    "Country": "address.country", "Description": "comment",
+FIELD_NAMES = {
+    "salutation": "Salutation", "first_name": "First_Name", "last_name": "Last_Name", "email": "Email",
+    "phone": "Phone", "company": "Company", "street": "Street", "postal_code": "Zip_Code", "city": "City",
+    "country": "Country", "description": "Description",
 }
+LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
 AUTH_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"})
 NOT_FOUND_CODES = frozenset({"INVALID_URL_PATTERN", "INVALID_MODULE"})
 # Codes about our call or Zoho itself, not about the lead: never a refusal of the person.
@@ -96,23 +95,10 @@ class Zoho:
         )
 
     def translate(self, lead: Lead) -> CustomerRequest:
-        address = lead.get("address") or {}
-        record = {
-            "Salutation": SALUTATIONS.get(lead.get("civility", "")),
-            "First_Name": lead["first_name"],
-            "Last_Name": lead["last_name"],
-            "Email": lead["email"],
-            "Phone": lead["phone"],
-            "Company": lead.get("company") or f"{lead['first_name']} {lead['last_name']}",
-            "Street": address.get("street"),
-            "Zip_Code": address.get("postal_code"),
-            "City": address.get("city"),
-            "Country": address.get("country"),
-            "Lead_Source": self.lead_source,
-            "Description": lead_description(lead),
-        }
-        return CustomerRequest(path=self.lead_path,
-                               json_body={"data": [{k: v for k, v in record.items() if v not in (None, "")}]})
+        record = crm_record(lead, FIELD_NAMES)
+        if self.lead_source:
+            record["Lead_Source"] = self.lead_source
+        return CustomerRequest(path=self.lead_path, json_body={"data": [record]})
 
     def classify(self, answer: Answer) -> Outcome:
         errors = _errors(answer.json())
