@@ -40,7 +40,11 @@ def lead_deadline(customer_timeout_s: float, lambda_context: Any = None,
     now = time.monotonic()
     spent = 0.0
     if request_epoch_ms:
-        spent = min(API_GATEWAY_LIMIT_S, max(0.0, time.time() - float(request_epoch_ms) / 1000.0))
+        since_arrival = time.time() - float(request_epoch_ms) / 1000.0
+        # Beyond API Gateway's limit (or in the future) the stamp cannot be this request's: a sample event's
+        # fixed value, or clock skew. Ignoring it is safe: the Lambda context still bounds the deadline.
+        if 0.0 <= since_arrival < API_GATEWAY_LIMIT_S:
+            spent = since_arrival
     hard_limits = [API_GATEWAY_LIMIT_S - spent]
     remaining_ms = getattr(lambda_context, "get_remaining_time_in_millis", None)
     if callable(remaining_ms):

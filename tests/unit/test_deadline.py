@@ -33,6 +33,12 @@ def test_the_earliest_limit_wins(customer_timeout, context, spent, expected):
     assert deadline.answer_remaining() >= deadline.remaining()
 
 
+@pytest.mark.parametrize("epoch_ms", [1428582896000, (time.time() + 3600) * 1000], ids=["2015-sample", "future"])
+def test_an_arrival_stamp_that_cannot_be_this_requests_is_ignored(epoch_ms):
+    """AWS's sample events carry requestTimeEpoch 1428582896000: a harness built on one must still work."""
+    assert lead_deadline(3.0, Context(60), epoch_ms).remaining() == pytest.approx(3.0, abs=0.05)
+
+
 def test_the_answer_leaves_before_the_lambda_dies():
     deadline = lead_deadline(60.0, Context(4))
     assert deadline.answer_remaining() < 4.0
