@@ -6,6 +6,7 @@ the `python3` on the PATH lacks it, they re-run themselves with the project's `.
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import os
@@ -220,6 +221,14 @@ def send(url: str, body: Any, fixture_id: str, timeout_s: float = TIMEOUT_S) -> 
 
 
 # --- printing ------------------------------------------------------------------------------------------------
+
+def send_parser(doc: str | None, unique_help: str) -> argparse.ArgumentParser:
+    """The options both send scripts share: where the plug is, and --unique."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"the plug's send URL (default {DEFAULT_URL})")
+    parser.add_argument("--unique", action="store_true", help=unique_help)
+    return parser
+
 
 def quiet_broken_pipe() -> None:
     """`./scripts/... | head` ends quietly, as command-line tools do, instead of with a BrokenPipeError."""

@@ -11,18 +11,15 @@ plug cannot be reached or the fixtures are inconsistent.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import fixtures_lib as lib
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default=lib.DEFAULT_URL, help=f"the plug's send URL (default {lib.DEFAULT_URL})")
-    parser.add_argument("--unique", action="store_true",
-                        help="rewrite emails and phones to fresh valid values (the same way for the whole run, "
-                             "so a duplicate fixture stays a duplicate), so a second run gets no unexpected 409")
+    parser = lib.send_parser(__doc__, "rewrite emails and phones to fresh valid values (the same way for the "
+                                      "whole run, so a duplicate fixture stays a duplicate), so a second run gets "
+                                      "no unexpected 409")
     args = parser.parse_args(argv)
     lib.quiet_broken_pipe()
     try:

@@ -10,19 +10,15 @@ Fixtures are fixtures/leads/<id>.json and fixtures/invalid/<id>.json. Exit code:
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import fixtures_lib as lib
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = lib.send_parser(__doc__, "rewrite email and phone to fresh valid values, so a customer's "
+                                      "deduplication does not answer 409 on the second send")
     parser.add_argument("fixture_id", help="a file name of fixtures/leads or fixtures/invalid, without .json")
-    parser.add_argument("--url", default=lib.DEFAULT_URL, help=f"the plug's send URL (default {lib.DEFAULT_URL})")
-    parser.add_argument("--unique", action="store_true",
-                        help="rewrite email and phone to fresh valid values, so a customer's deduplication "
-                             "does not answer 409 on the second send")
     args = parser.parse_args(argv)
     lib.quiet_broken_pipe()
     try:
