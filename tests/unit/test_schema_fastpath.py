@@ -48,7 +48,8 @@ def set_path(lead: dict, path: tuple[str, ...], value: object, remove: bool) -> 
         node[path[-1]] = value
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])  # the same 600 cases in every run, CI included
 @given(base=st.sampled_from(VALID_LEADS),
        changes=st.lists(st.tuples(st.sampled_from(PATHS), JSON_VALUES, st.booleans()), max_size=3))
 def test_the_fast_check_says_valid_exactly_when_jsonschema_does(base, changes):
