@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
 
-from sandbox.server import CustomerServer, Handler, Received
+from sandbox.server import CrmSandbox, Handler, Received
 
 CLIENT_ID = "sandbox-client-id"
 CLIENT_SECRET = "sandbox-client-secret"
@@ -39,15 +38,12 @@ def _error(code: str, message: str, fields: list[str] | None = None) -> list[dic
     return [{"message": message, "errorCode": code, "fields": fields or []}]
 
 
-class SalesforceSandbox(CustomerServer):
+class SalesforceSandbox(CrmSandbox):
     def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  latency_s: float = 0.0, verbose: bool = False) -> None:
         super().__init__(port, verbose)
         self.client_id, self.client_secret, self.latency_s = client_id, client_secret, latency_s
-        self.tokens: set[str] = set()
-        self.leads: dict[str, dict[str, object]] = {}
         self._emails: set[str] = set()
-        self._lock = threading.Lock()
 
     def route(self, handler: Handler, request: Received) -> None:
         if self.latency_s:
@@ -57,13 +53,8 @@ class SalesforceSandbox(CustomerServer):
             return self._token(handler, request)
         if request.method == "POST" and _LEAD_PATH.match(path):
             return self._create_lead(handler, request)
-        if request.method == "GET" and path == "/_sandbox/leads":
-            with self._lock:
-                return handler.send_json(200, {"leads": self.leads})
-        if request.method == "POST" and path == "/_sandbox/expire-tokens":
-            with self._lock:
-                self.tokens.clear()
-            return handler.send_json(200, {"expired": True})
+        if self.sandbox_route(handler, request, path):
+            return None
         return handler.send_json(404, _error("NOT_FOUND", "The requested resource does not exist"))
 
     def _token(self, handler: Handler, request: Received) -> None:

@@ -120,3 +120,30 @@ class CustomerServer(ThreadingHTTPServer):
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+class CrmSandbox(CustomerServer):
+    """A CRM emulator's shared state: issued tokens, created leads, and the two test helpers
+    `GET /_sandbox/leads` and `POST /_sandbox/expire-tokens` (the next call then meets an expired session)."""
+
+    def __init__(self, port: int = 0, verbose: bool = False) -> None:
+        super().__init__(port, verbose)
+        self.tokens: set[str] = set()
+        self.leads: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self.tokens.clear()
+
+    def sandbox_route(self, handler: Handler, request: Received, path: str) -> bool:
+        """Answer a test helper's request; False when `path` is not one."""
+        if request.method == "GET" and path == "/_sandbox/leads":
+            with self._lock:
+                handler.send_json(200, {"leads": self.leads})
+            return True
+        if request.method == "POST" and path == "/_sandbox/expire-tokens":
+            self.expire_tokens()
+            handler.send_json(200, {"expired": True})
+            return True
+        return False

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.server import CustomerServer, Handler, Received
+from sandbox.server import CrmSandbox, Handler, Received
 
 CLIENT_ID = "1000.SANDBOXCLIENTID"
 CLIENT_SECRET = "sandbox-zoho-client-secret"
@@ -41,21 +40,14 @@ def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "details": details, "message": message, "status": "error"}
 
 
-class ZohoSandbox(CustomerServer):
+class ZohoSandbox(CrmSandbox):
     def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  refresh_token: str = REFRESH_TOKEN, mandatory: tuple[str, ...] = ("Last_Name",),
                  verbose: bool = False) -> None:
         super().__init__(port, verbose)
         self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
         self.mandatory = mandatory
-        self.tokens: set[str] = set()
-        self.leads: dict[str, dict[str, Any]] = {}
         self._emails: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def expire_tokens(self) -> None:
-        with self._lock:
-            self.tokens.clear()
 
     def route(self, handler: Handler, request: Received) -> None:
         path = urlsplit(request.path).path
@@ -63,12 +55,8 @@ class ZohoSandbox(CustomerServer):
             return self._token(handler, request)
         if request.method == "POST" and _LEADS_PATH.match(path):
             return self._insert(handler, request)
-        if request.method == "GET" and path == "/_sandbox/leads":
-            with self._lock:
-                return handler.send_json(200, {"leads": self.leads})
-        if request.method == "POST" and path == "/_sandbox/expire-tokens":
-            self.expire_tokens()
-            return handler.send_json(200, {"expired": True})
+        if self.sandbox_route(handler, request, path):
+            return None
         return handler.send_json(404, _error("INVALID_URL_PATTERN",
                                              "Please check if the URL trying to access is a correct one"))
 
