@@ -35,14 +35,16 @@ class _Unsupported(Exception):
     """The schema uses something this check does not model: no fast path."""
 
 
+def json_equal(value: Any, expected: Any) -> bool:
+    """Equality as JSON (and JSON Schema) sees it: true is not 1, 1 is 1.0."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, expected))
+    return (numbers or type(value) is type(expected)) and value == expected
+
+
 def _same_scalar(expected: Any) -> Check:
     if not isinstance(expected, _SCALARS):
         raise _Unsupported("enum/const of a non-scalar")
-    if isinstance(expected, bool) or expected is None:
-        return lambda v: v is expected
-    if isinstance(expected, str):
-        return lambda v: isinstance(v, str) and v == expected
-    return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == expected
+    return lambda v: json_equal(v, expected)
 
 
 def _all_of(checks: list[Check]) -> Check:

@@ -16,6 +16,7 @@ from typing import Any
 from dispatcher.contract import lookup
 from dispatcher.integrations.base import ConfigurationError, http_family_outcome
 from dispatcher.outcome import Outcome, reason_token
+from dispatcher.schema_fastpath import json_equal
 from dispatcher.transport import Answer
 
 DEFAULT_REASON = {"refused": "refused", "duplicate": "duplicate", "failed": "customer_error"}
@@ -48,14 +49,8 @@ class JsonTest:
         if self.kind == "matches":
             return isinstance(value, str) and self.expected.search(value) is not None
         if self.kind == "in":
-            return any(_same(value, item) for item in self.expected)
-        return _same(value, self.expected)
-
-
-def _same(value: Any, expected: Any) -> bool:
-    """JSON equality: true is not 1, 1 is 1.0."""
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, expected))
-    return (numbers or type(value) is type(expected)) and value == expected
+            return any(json_equal(value, item) for item in self.expected)
+        return json_equal(value, self.expected)
 
 
 @dataclass(frozen=True)
