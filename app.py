@@ -1,6 +1,10 @@
-"""Lead Plug's routes. The logic lives in `dispatcher/` (packaged through the `vendor/dispatcher` symlink)."""
+"""Lead Plug's routes. The logic lives in `dispatcher/` (packaged through the `vendor/dispatcher` symlink).
 
-from __future__ import annotations
+`app` imports with no variable set (Chalice's test idiom: `from app import app`, then `Client(app,
+stage_name=...)`); with the stage's variables set (`chalice local`, `chalice deploy`, `chalice package`), a
+wrong configuration stops the import with a message naming the variable. `create_app()` gives a fresh app,
+with a plug of its own, to tests that run several stages in one process.
+"""
 
 import os
 from contextvars import ContextVar
@@ -9,42 +13,47 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from dispatcher import current_plug, deliver
+from dispatcher import PlugHolder, deliver
 from dispatcher.envelopes import method_not_allowed_envelope
+from dispatcher.reasons import ENDINGS, Reason
 
-app = Chalice(app_name="lead-plug")
-# In prod API Gateway requires an x-api-key (the CLI imports this file with the stage's variables).
-API_KEY_REQUIRED = os.environ.get("API_KEY_REQUIRED", "").lower() == "true"
-current_plug()  # a wrong configuration stops the plug (and `chalice deploy`) now, not at the first lead
-
-# chalice local serves requests on threads but keeps `app.current_request` app-wide: a middleware pins
-# each request (and its Lambda context) to the context of the thread that serves it.
-_request: ContextVar[Request] = ContextVar("request")
+JSON = {"Content-Type": "application/json"}
 
 
-@app.middleware("http")
-def pin_request(event: Request, get_response: Any) -> Response:
-    token = _request.set(event)
-    try:
-        return get_response(event)
-    finally:
-        _request.reset(token)
+def create_app() -> Chalice:
+    """The Chalice app and its routes, with one plug built once (see `PlugHolder`)."""
+    app = Chalice(app_name="lead-plug")
+    plug = PlugHolder()
+    # In prod API Gateway requires an x-api-key (the CLI imports this file with the stage's variables).
+    api_key_required = os.environ.get("API_KEY_REQUIRED", "").lower() == "true"
+    # chalice local serves requests on threads but keeps `app.current_request` app-wide: a middleware pins
+    # each request (and its Lambda context) to the context of the thread that serves it.
+    current: ContextVar[Request] = ContextVar("request")
+
+    @app.middleware("http")
+    def pin_request(event: Request, get_response: Any) -> Response:
+        token = current.set(event)
+        try:
+            return get_response(event)
+        finally:
+            current.reset(token)
+
+    @app.route("/send", methods=["POST"], content_types=["*/*"], api_key_required=api_key_required)
+    def send_lead() -> Response:
+        """One lead in, one envelope out; the raw body is read as JSON whatever the Content-Type says."""
+        request = current.get()
+        request_epoch_ms = (request.context or {}).get("requestTimeEpoch")
+        delivery = deliver(request.raw_body, plug.get, request.lambda_context, request_epoch_ms)
+        return Response(body=delivery.envelope, status_code=delivery.status, headers=JSON)
+
+    @app.route("/send", methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"], content_types=["*/*"],
+               api_key_required=api_key_required)
+    def send_lead_wrong_method() -> Response:
+        """Any other method gets a 405 that is still an envelope, and says which method to use."""
+        return Response(body=method_not_allowed_envelope(), status_code=ENDINGS[Reason.METHOD_NOT_ALLOWED].status,
+                        headers={**JSON, "Allow": "POST"})
+
+    return app
 
 
-@app.route("/send", methods=["POST"], content_types=["*/*"],
-           api_key_required=API_KEY_REQUIRED)
-def send_lead() -> Response:
-    """One lead in, one envelope out; the raw body is read as JSON whatever the Content-Type says."""
-    request = _request.get()
-    request_epoch_ms = (request.context or {}).get("requestTimeEpoch")
-    delivery = deliver(request.raw_body, request.lambda_context, request_epoch_ms)
-    return Response(body=delivery.envelope, status_code=delivery.status,
-                    headers={"Content-Type": "application/json"})
-
-
-@app.route("/send", methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"], content_types=["*/*"],
-           api_key_required=API_KEY_REQUIRED)
-def send_lead_wrong_method() -> Response:
-    """Any other method gets a 405 that is still an envelope, and says which method to use."""
-    return Response(body=method_not_allowed_envelope(), status_code=405,
-                    headers={"Content-Type": "application/json", "Allow": "POST"})
+app = create_app()

@@ -1,13 +1,19 @@
 """Lead Plug's dispatcher: one lead in, one customer call, one envelope out.
 
-Where things are: `machine.py` (states and moves), `statuses.py` (state/reason -> HTTP status),
-`contract.py` (the lead schema at runtime), `delivery.py` (the journey), `integrations/` (one module per
-customer), `transport.py` + `deadline.py` (HTTP under a deadline), `envelopes.py`, `translog.py`,
-`privacy.py`, `reporting.py`, `plug.py` (configuration).
+Where things are:
+- `delivery.py`: the journey, as straight-line steps (read, validate, translate, exchange, classify);
+- `machine.py`: the states and the only moves allowed; `translog.py`: one JSON log line per move;
+- `reasons.py`: the one table of how a lead can end (state, HTTP status, Rollbar level, who holds the lead);
+- `errors.py`: the exceptions a step raises to end a lead, and ConfigurationError;
+- `contract.py`: the lead schema at runtime; `jsonpath.py`: dotted paths and JSON equality;
+- `integrations/`: one module per customer, with `auth.py` (OAuth and static credentials) shared by all;
+- `transport.py` + `deadline.py`: HTTP to the customer under one deadline; `answer.py`: what came back;
+- `envelopes.py`, `privacy.py` (personal data and secrets), `reporting.py` (Rollbar);
+- `plug.py`: the configuration, built once.
 """
 
 from dispatcher.delivery import Delivery, deliver
-from dispatcher.integrations import ConfigurationError
-from dispatcher.plug import current_plug
+from dispatcher.errors import ConfigurationError
+from dispatcher.plug import Plug, PlugHolder, build_plug
 
-__all__ = ["ConfigurationError", "Delivery", "current_plug", "deliver"]
+__all__ = ["ConfigurationError", "Delivery", "Plug", "PlugHolder", "build_plug", "deliver"]

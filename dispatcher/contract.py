@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dispatcher.schema_fastpath import compile_certainly_valid
+from jsonschema import Draft202012Validator
+
+from dispatcher.errors import InvalidLead
+from dispatcher.jsonpath import lookup
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
 LEAD_SCHEMA: dict[str, Any] = json.loads((CONTRACTS_DIR / "lead.schema.json").read_text(encoding="utf-8"))
@@ -26,27 +28,11 @@ LEAD_FIELDS: frozenset[str] = frozenset(LEAD_SCHEMA["properties"])
 WHITESPACE = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 MAX_BODY_BYTES = 1_000_000  # a lead is a few kB; anything near API Gateway's 10 MB is not a lead
 
-_certainly_valid = compile_certainly_valid(LEAD_SCHEMA)
-
-
-@cache
-def _validator() -> Any:
-    """jsonschema's validator, imported and built at the first lead the fast check does not vouch for."""
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(LEAD_SCHEMA)
+# Built once, when the plug starts (jsonschema's documented way: check the schema, then keep the validator).
+Draft202012Validator.check_schema(LEAD_SCHEMA)
+LEAD_VALIDATOR = Draft202012Validator(LEAD_SCHEMA)
 
 Lead = dict[str, Any]
-
-
-class InvalidLead(Exception):
-    """The body is not a lead: it names fields only, never their values (they may be personal)."""
-
-    def __init__(self, message: str, missing: Sequence[str] = (), invalid: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.missing_fields = list(missing)
-        self.invalid_fields = list(invalid)
 
 
 def _reject_constant(name: str) -> Any:
@@ -106,19 +92,6 @@ def _dotted(path: Iterable[Any]) -> str:
     return ".".join(str(part) for part in path)
 
 
-def lookup(data: Any, dotted: str) -> Any:
-    """The value at a dotted path of a JSON-like structure (list indexes as numbers), or None."""
-    value = data
-    for part in dotted.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
 def _trim(value: Any, depth: int = 2) -> Any:
     """Trim the strings of a lead and of its objects; the schema has none deeper, so nothing deeper is walked
     (an unknown key of `address` may hold an object nested a thousand times: recursing into it was a 500)."""
@@ -145,8 +118,7 @@ def validate_lead(body: Any, customer_required: Sequence[str] = ()) -> Lead:
         raise InvalidLead(f"Invalid lead: the body must be a JSON object, not {kind}", invalid=["body"])
     missing: dict[str, None] = {}
     invalid: dict[str, None] = {}
-    certainly_valid = _certainly_valid is not None and _certainly_valid(body)
-    for error in () if certainly_valid else _validator().iter_errors(body):
+    for error in LEAD_VALIDATOR.iter_errors(body):
         where = _dotted(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             for name in error.validator_value:

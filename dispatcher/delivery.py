@@ -1,27 +1,30 @@
-"""One lead's journey, start to end: the orchestrating function over the state machine (SPEC section 1).
+"""One lead's journey, start to end (SPEC section 1): straight-line steps over the state machine.
 
-received -> validated -> translated -> sent -> accepted | refused | duplicate | failed.
+read -> validate -> translate -> exchange -> classify; a step that ends the lead early raises `LeadEnded`.
 Whatever happens, the caller gets a status and an envelope: a bug of ours becomes failed/internal_error
-(500, reported with its traceback), a customer failure becomes 502 (reported as a warning).
+(500, reported with its traceback); the reason table says which ends are reported and how.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dispatcher import privacy
-from dispatcher.contract import InvalidLead, lead_id_of, read_body, validate_lead
+from dispatcher.answer import Answer
+from dispatcher.contract import lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.envelopes import envelope
-from dispatcher.integrations.base import AnsweredFailure, CustomerRequest
-from dispatcher.machine import TERMINAL, Journey, journey
+from dispatcher.errors import LeadEnded
+from dispatcher.integrations.base import CustomerRequest
+from dispatcher.machine import Journey, journey
 from dispatcher.outcome import Outcome
-from dispatcher.plug import Plug, current_plug
-from dispatcher.statuses import status_for
-from dispatcher.transport import Answer, CustomerFailure
+from dispatcher.plug import Plug
+from dispatcher.reasons import ENDINGS, Reason, ending_of
 
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
 
@@ -36,101 +39,76 @@ class Delivery:
     reason: str
 
 
-def _exchange(plug: Plug, request: CustomerRequest, deadline: Deadline) -> Answer:
+def exchange(plug: Plug, request: CustomerRequest, deadline: Deadline, on_sent: Callable[[], None]) -> Answer:
     """Send the lead once; only an answer saying the session expired earns one refresh and one resend."""
     auth, transport = plug.integration.auth, plug.transport
+
+    def post(session: Any) -> Answer:
+        return transport.post(session.base_url + request.path, deadline,
+                              headers={**session.headers, **request.headers}, json_body=request.json_body,
+                              form=request.form, params=dict(session.params) or None, on_sent=on_sent)
+
     session = auth.open(transport, deadline)
-    for attempt in (1, 2):
-        answer = transport.post(session.base_url + request.path, deadline,
-                                headers={**session.headers, **request.headers}, json_body=request.json_body,
-                                form=request.form, params=dict(session.params) or None)
-        if attempt == 2 or not auth.is_expired(answer):
-            return answer
-        session = auth.open(transport, deadline, stale=session)
-    raise AssertionError("unreachable")  # pragma: no cover
+    answer = post(session)
+    if auth.is_expired(answer):
+        answer = post(auth.open(transport, deadline, stale=session))
+    return answer
 
 
-def _journey_outcome(lead_journey: Journey, plug: Plug, body: Any, unreadable: InvalidLead | None,
-                     deadline: Deadline, shown: dict[str, Any]) -> tuple[Outcome, Answer | None]:
-    """Walk the machine; `shown` receives request_details as soon as the lead is translated."""
+def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
+                  deadline: Deadline) -> tuple[Outcome, Answer | None]:
+    """Walk the lead to the outcome that ends it, with the customer's answer if one came."""
     try:
-        if unreadable is not None:
-            raise unreadable
-        lead = validate_lead(body, plug.integration.required_fields)
-    except InvalidLead as invalid:
-        lead_journey.end("failed", "invalid_lead")
-        return Outcome.failed("invalid_lead", invalid.message, missing_fields=invalid.missing_fields,
-                              invalid_fields=invalid.invalid_fields), None
-    lead_journey.validate()
-    request = plug.integration.translate(lead)
-    shown.update(request.details)
-    lead_journey.translate()
-    answer: Answer | None = None
-    try:
-        answer = _exchange(plug, request, deadline)
-        outcome = None
-    except CustomerFailure as failure:
-        outcome = Outcome.failed(failure.reason, failure.message)
-    except AnsweredFailure as failure:
-        answer, outcome = failure.answer, failure.outcome
-    lead_journey.send()
-    if outcome is None:
-        outcome = plug.integration.classify(answer)
-    if status_for(outcome.state, outcome.reason) == 500:  # an end the status table does not know
-        raise ValueError(f"{plug.integration.name} classified an answer as {outcome.state}/{outcome.reason}")
-    lead_journey.end(outcome.state, outcome.reason)
-    return outcome, answer
+        body = read_body(raw_body)
+        lead.lead_id = lead_id_of(body)
+        privacy.learn(body)
+        valid_lead = validate_lead(body, plug.integration.required_fields)
+        lead.validate()
+        request = plug.integration.translate(valid_lead)
+        lead.request_details = request.details
+        lead.translate()
+        answer = exchange(plug, request, deadline, on_sent=lead.request_left)
+        return plug.integration.classify(answer), answer
+    except LeadEnded as ended:
+        return ended.outcome, ended.answer
 
 
-def deliver(raw_body: bytes | str | None, lambda_context: Any = None,
+def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_context: Any = None,
             request_epoch_ms: float | None = None) -> Delivery:
     """Take one raw body to its terminal state and answer; never raises."""
     trace_id = str(getattr(lambda_context, "aws_request_id", "") or uuid.uuid4())
-    try:
-        body: Any = read_body(raw_body)
-        unreadable: InvalidLead | None = None
-    except InvalidLead as invalid:
-        body, unreadable = None, invalid
-    privacy_token = privacy.remember(body)
-    try:
-        with journey(lead_id_of(body), trace_id) as lead_journey:
-            return _deliver(lead_journey, body, unreadable, lambda_context, request_epoch_ms)
-    finally:
-        privacy.forget(privacy_token)
+    with privacy.masking(), journey(trace_id) as lead:
+        plug: Plug | None = None
+        deadline: Deadline | None = None
+        exc_info = None
+        try:
+            plug = plug_of()
+            deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
+            outcome, answer = journey_steps(lead, plug, raw_body, deadline)
+            status = ending_of(outcome.state, outcome.reason).status  # UnknownEnding: a bug of ours
+            lead.end(outcome.state, outcome.reason)
+            delivery = Delivery(status, envelope(outcome, lead.request_details, answer), outcome.state,
+                                outcome.reason)
+        except Exception as exc:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported
+            exc_info = sys.exc_info()
+            if plug is None:  # no reporter to tell: the deployment's own log must say why
+                logging.getLogger("leadplug").error("The plug cannot start: %s", exc)
+            outcome = Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
+            if not lead.ended:
+                lead.end(outcome.state, outcome.reason)
+            delivery = Delivery(ENDINGS[Reason.INTERNAL_ERROR].status, envelope(outcome, lead.request_details, None),
+                                outcome.state, outcome.reason)
+        if plug is not None and deadline is not None:
+            _report(plug, deadline, lead, delivery, exc_info)
+        return delivery
 
 
-def _deliver(lead_journey: Journey, body: Any, unreadable: InvalidLead | None, lambda_context: Any,
-             request_epoch_ms: float | None) -> Delivery:
-    shown: dict[str, Any] = {}
-    plug: Plug | None = None
-    deadline: Deadline | None = None
-    exc_info = None
-    try:
-        plug = current_plug()
-        deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
-        outcome, answer = _journey_outcome(lead_journey, plug, body, unreadable, deadline, shown)
-        status = status_for(outcome.state, outcome.reason)
-        delivery = Delivery(status, envelope(outcome, shown, answer), outcome.state, outcome.reason)
-    except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported
-        exc_info = sys.exc_info()
-        outcome = Outcome.failed("internal_error", INTERNAL_ERROR_MESSAGE)
-        if lead_journey.state not in TERMINAL:
-            lead_journey.end("failed", "internal_error")
-        delivery = Delivery(500, envelope(outcome, shown, None), "failed", "internal_error")
-    if plug is not None and deadline is not None:
-        _report(plug, deadline, lead_journey, outcome, delivery.status, exc_info)
-    return delivery
-
-
-def _report(plug: Plug, deadline: Deadline, lead_journey: Journey, outcome: Outcome, status: int,
-            exc_info: Any) -> None:
-    """A 500 goes to Rollbar as an error with its traceback, a 502 as a warning; within the answer's time."""
-    if status not in (500, 502):
+def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, exc_info: Any) -> None:
+    """Report the end as the reason table says (a bug as an error with its traceback), within the answer's time."""
+    level = ending_of(delivery.state, delivery.reason).rollbar_level
+    if level is None:
         return
-    facts = {"lead_id": lead_journey.lead_id, "trace_id": lead_journey.trace_id, "state": outcome.state,
-             "reason": outcome.reason, "status": status}
-    budget = deadline.answer_remaining()
-    if status == 500:
-        plug.reporter.report("error", INTERNAL_ERROR_MESSAGE, facts, exc_info=exc_info, timeout_s=budget)
-    else:
-        plug.reporter.report("warning", f"Lead failed at the customer: {outcome.reason}", facts, timeout_s=budget)
+    facts = {"lead_id": lead.lead_id, "trace_id": lead.trace_id, "state": delivery.state,
+             "reason": delivery.reason, "status": delivery.status}
+    message = INTERNAL_ERROR_MESSAGE if exc_info else f"Lead ended {delivery.state}/{delivery.reason}"
+    plug.reporter.report(level, message, facts, exc_info=exc_info, timeout_s=deadline.answer_remaining())

@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from dispatcher.answer import Answer
 from dispatcher.outcome import Outcome
-from dispatcher.transport import Answer
-
-# Keys an answer may carry that must never be echoed to the platform (a token endpoint's answer, say).
-SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "signature", "client_secret"})
-_SECRET_IN_TEXT = re.compile(r"(?i)\b(" + "|".join(SECRET_KEYS) + r")(\s*[=:]\s*\"?)[^&\s\",;}]*")
-
-
-def _without_secrets(value: Any) -> Any:
-    """The value with secret keys dropped at any depth and `key=value` secrets masked in text."""
-    if isinstance(value, dict):
-        return {key: _without_secrets(item) for key, item in value.items() if key not in SECRET_KEYS}
-    if isinstance(value, list):
-        return [_without_secrets(item) for item in value]
-    if isinstance(value, str):
-        return _SECRET_IN_TEXT.sub(r"\1\2[redacted]", value)
-    return value
+from dispatcher.privacy import without_secrets
+from dispatcher.reasons import Reason
 
 
 def response_details(answer: Answer | None) -> dict[str, Any]:
     """The customer's raw answer: a JSON object merged beside http_status_code, anything else under `body`."""
     if answer is None:
         return {"http_status_code": None}
-    data = _without_secrets(answer.json())
+    data = without_secrets(answer.json())
     if isinstance(data, dict):
         details = data
     elif data is not None:
         details = {"body": data}
     elif answer.body:
-        details = {"body": _without_secrets(answer.text())}
+        details = {"body": without_secrets(answer.text())}
         if answer.truncated or len(answer.body) > 10_000:
             details["truncated"] = True
     else:
@@ -52,7 +38,7 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
             "response_details": response_details(answer),
         }
     error: dict[str, Any] = {"state": outcome.state, "reason": outcome.reason, **outcome.details}
-    if outcome.reason == "invalid_lead":
+    if outcome.reason == Reason.INVALID_LEAD:
         error.setdefault("missing_fields", [])
         error.setdefault("invalid_fields", [])
     return {
@@ -65,5 +51,5 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
 
 def method_not_allowed_envelope() -> dict[str, Any]:
     """The answer to any method but POST on /send: an error envelope like every other answer."""
-    return envelope(Outcome.failed("method_not_allowed", "Only POST /send is served: send the lead as the body "
+    return envelope(Outcome.of("method_not_allowed", "Only POST /send is served: send the lead as the body "
                                                          "of a POST"), {}, None)

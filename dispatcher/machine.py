@@ -1,8 +1,8 @@
 """The lead's state machine (SPEC section 1): the states, the only moves allowed, and one log line per move.
 
-One `Machine` serves every lead: a journey is attached with `add_model` and always detached in `finally`,
-which costs about half of building a machine per lead. `auto_transitions=False`, so a trigger that is not
-declared below raises `MachineError`: an impossible path is a bug, never a silent move.
+One `Machine` serves every lead: a journey is attached with `add_model` and detached with `remove_model`
+in `finally`, as transitions documents it. `auto_transitions=False`, so a trigger that is not declared
+below raises `MachineError`: an impossible path is a bug, never a silent move.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from transitions import EventData, Machine
 
 from dispatcher import translog
+from dispatcher.reasons import TERMINAL_STATES
 
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
@@ -29,107 +30,84 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "accept", "source": "sent", "dest": "accepted"},
     {"trigger": "refuse", "source": "sent", "dest": "refused"},
     {"trigger": "mark_duplicate", "source": "sent", "dest": "duplicate"},
-    # Invalid input fails from `received`; a bug can fail a lead anywhere before its end.
+    # Invalid input fails from `received`; a lead whose request never left fails from `translated`;
+    # a bug can fail a lead anywhere before its end.
     {"trigger": "fail", "source": ["received", "validated", "translated", "sent"], "dest": "failed"},
 ]
-
-TERMINAL_TRIGGER = {"accepted": "accept", "refused": "refuse", "duplicate": "mark_duplicate", "failed": "fail"}
-TERMINAL = frozenset(TERMINAL_TRIGGER)
+TERMINAL = frozenset(STATES[4:])
+# The trigger that ends a lead in each terminal state, read from the table above.
+_ENDING_TRIGGER = {move["dest"]: move["trigger"] for move in TRANSITIONS if move["dest"] in TERMINAL}
+assert TERMINAL == TERMINAL_STATES == set(_ENDING_TRIGGER), "the machine and the reason table disagree"
 
 
 class Journey:
-    """One lead's way through the machine; it knows its ids for the log and the reason it ended.
+    """One lead's way through the machine: its ids for the log, what was sent, and the reason it ended.
 
-    Its moves (`validate()`, `send()`, ..., and `trigger(name)`) are methods of the class, made once from
-    TRANSITIONS below, and each fires the shared machine's own `Event`: transitions decides every move.
+    `transitions` binds the moves (`validate()`, `send()`, `may_send()`, `trigger(name)`...) when the journey
+    is attached to the machine.
     """
 
     state: str
+    trigger: Any  # bound by the machine: fires a move by its name
+    may_send: Any
+    send: Any
 
-    def __init__(self, lead_id: str | None, trace_id: str) -> None:
+    def __init__(self, trace_id: str, lead_id: str | None = None) -> None:
         self.lead_id = lead_id
         self.trace_id = trace_id
         self.reason: str | None = None
+        self.request_details: dict[str, Any] = {}
         self.started = time.perf_counter()
 
-    def trigger(self, name: str) -> bool:
-        """Fire a move by its name; an unknown name raises AttributeError, as Machine's own `trigger` does."""
-        event = MACHINE.events.get(name)
-        if event is None:
-            raise AttributeError(f"Do not know event named '{name}'.")
-        return event.trigger(self)
+    @property
+    def ended(self) -> bool:
+        return self.state in TERMINAL
+
+    def request_left(self) -> None:
+        """The lead's request is leaving (its first byte is being written): `sent`, once per lead."""
+        if self.may_send():
+            self.send()
 
     def end(self, state: str, reason: str) -> None:
         """Move to a terminal state with its reason code."""
         self.reason = reason
-        self.trigger(TERMINAL_TRIGGER[state])
-
-    def log_transition(self, event: EventData) -> None:
-        translog.transition(
-            lead_id=self.lead_id,
-            trace_id=self.trace_id,
-            source=event.transition.source,
-            dest=event.transition.dest,
-            trigger=event.event.name,
-            reason=self.reason if event.transition.dest in TERMINAL else None,
-            elapsed_ms=round((time.perf_counter() - self.started) * 1000, 3),
-        )
-
-
-def _move(name: str) -> Any:
-    def move(self: Journey) -> bool:
-        return self.trigger(name)
-
-    move.__name__ = move.__qualname__ = name
-    move.__doc__ = f"The `{name}` move; MachineError from a state where SPEC section 1 does not allow it."
-    return move
-
-
-for _trigger in dict.fromkeys(transition["trigger"] for transition in TRANSITIONS):
-    setattr(Journey, _trigger, _move(_trigger))
+        self.trigger(_ENDING_TRIGGER[state])
 
 
 def _log_transition(event: EventData) -> None:
-    event.model.log_transition(event)
+    lead: Journey = event.model
+    translog.transition(
+        lead_id=lead.lead_id,
+        trace_id=lead.trace_id,
+        source=event.transition.source,
+        dest=event.transition.dest,
+        trigger=event.event.name,
+        reason=lead.reason if event.transition.dest in TERMINAL else None,
+        elapsed_ms=round((time.perf_counter() - lead.started) * 1000, 3),
+    )
 
 
-class _LeadMachine(Machine):
-    """A Machine that attaches a Journey without binding anything to it: its moves are already its methods.
-
-    Machine.add_model binds about 17 partials per model (each trigger, `trigger`, `may_trigger`, one
-    `is_<state>` per state) and looks up `on_enter_<state>`/`on_exit_<state>` by name: 30 us per lead,
-    as much as the four moves themselves. Any other model is attached the library's way.
-    """
-
-    def add_model(self, model: Any, initial: Any = None) -> None:
-        if isinstance(model, Journey) and model not in self.models:
-            self.set_state(initial or self.initial, model=model)
-            self.models.append(model)
-        else:
-            super().add_model(model, initial)
-
-
-MACHINE = _LeadMachine(
+MACHINE = Machine(
     model=None,
     states=STATES,
     transitions=TRANSITIONS,
     initial="received",
     auto_transitions=False,
     send_event=True,
-    after_state_change=[_log_transition],  # a function, not a name: no lookup on the model at every move
+    after_state_change=[_log_transition],
 )
-# Machine.add_model/remove_model mutate shared lists; chalice local serves requests on several threads.
+# add_model/remove_model change the machine's shared model list; chalice local serves leads on threads.
 _models_lock = threading.Lock()
 
 
 @contextmanager
-def journey(lead_id: str | None, trace_id: str) -> Iterator[Journey]:
+def journey(trace_id: str, lead_id: str | None = None) -> Iterator[Journey]:
     """A journey attached to the shared machine for the duration of one lead, detached whatever happens."""
-    model = Journey(lead_id, trace_id)
+    lead = Journey(trace_id, lead_id)
     with _models_lock:
-        MACHINE.add_model(model)
+        MACHINE.add_model(lead)
     try:
-        yield model
+        yield lead
     finally:
         with _models_lock:
-            MACHINE.remove_model(model)
+            MACHINE.remove_model(lead)

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dispatcher.reasons import ENDINGS, Reason
+
 _REASON_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
@@ -27,5 +29,12 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def failed(cls, reason: str, message: str, **details: Any) -> Outcome:
-        return cls("failed", reason, message, details=details)
+    def of(cls, reason: Reason, message: str = "", *, customer_lead_id: str | int | None = None,
+           **details: Any) -> Outcome:
+        """An end the plug names: its state comes from the reason table."""
+        return cls(ENDINGS[reason].state, reason, message, customer_lead_id, details)
+
+    @classmethod
+    def refused(cls, code: object, message: str) -> Outcome:
+        """The customer's own refusal; a code that is not a countable token becomes plain `refused`."""
+        return cls("refused", reason_token(code, Reason.REFUSED), message)

@@ -1,16 +1,23 @@
-"""Masking of personal data (names, email, phone, street, IP) wherever text leaves the plug for logs or Rollbar.
+"""What must not leave the plug: personal data (names, email, phone, street, IP) and credentials.
 
-Two nets: the personal values of the lead being handled (exact matches, whatever their shape), and
-patterns that look like an email address or a phone number (for text that never went through a lead).
+Personal data is masked wherever text leaves for logs or Rollbar, with two nets: the personal values of the
+lead being handled (exact matches, whatever their shape), and patterns that look like an email address or a
+phone number (for text that never went through a lead). Secrets a customer's answer carries (a token
+endpoint's answer, say) are dropped from what the platform is shown.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 MASK = "[masked]"
+# Keys an answer may carry that must never be echoed to the platform (a token endpoint's answer, say).
+SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "signature", "client_secret"})
+_SECRET_IN_TEXT = re.compile(r"(?i)\b(" + "|".join(SECRET_KEYS) + r")(\s*[=:]\s*\"?)[^&\s\",;}]*")
 _EMAIL = re.compile(r"[^\s@\"'<>()\[\],;:]+@[^\s@\"'<>()\[\],;:]+")
 _PHONE = re.compile(r"\+\d[\d .()-]{5,}\d")  # international numbers; ids and dates stay readable
 _PERSONAL_PATHS = (("first_name",), ("last_name",), ("email",), ("phone",), ("address", "street"), ("consent", "ip"))
@@ -32,13 +39,19 @@ def personal_values(body: Any) -> tuple[str, ...]:
     return tuple(sorted(values, key=len, reverse=True))
 
 
-def remember(body: Any) -> object:
-    """Make the body's personal values known to `mask_text` for the current lead; returns a reset token."""
-    return _personal_values.set(personal_values(body))
+@contextmanager
+def masking() -> Iterator[None]:
+    """The scope of one lead: what `learn` makes known is forgotten at its end."""
+    token = _personal_values.set(())
+    try:
+        yield
+    finally:
+        _personal_values.reset(token)
 
 
-def forget(token: object) -> None:
-    _personal_values.reset(token)  # type: ignore[arg-type]
+def learn(body: Any) -> None:
+    """Make the body's personal values known to `mask_text` for the rest of the current lead."""
+    _personal_values.set(personal_values(body))
 
 
 def mask_known(text: str) -> str:
@@ -74,4 +87,15 @@ def mask_deep(value: Any) -> Any:
         return {mask_deep(key): mask_deep(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask_deep(item) for item in value]
+    return value
+
+
+def without_secrets(value: Any) -> Any:
+    """The value with secret keys dropped at any depth and `key=value` secrets masked in text."""
+    if isinstance(value, dict):
+        return {key: without_secrets(item) for key, item in value.items() if key not in SECRET_KEYS}
+    if isinstance(value, list):
+        return [without_secrets(item) for item in value]
+    if isinstance(value, str):
+        return _SECRET_IN_TEXT.sub(r"\1\2[redacted]", value)
     return value

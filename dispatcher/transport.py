@@ -5,17 +5,18 @@ hold a lead forever. Here every socket read and write of a customer connection g
 left before the lead's deadline (kept per thread: chalice local serves leads on several threads), so the
 exchange ends at the deadline whatever the customer does. No redirect is followed (a 307 would post the
 lead again), no answer is read beyond `max_body_bytes`, and only a failure to connect is retried.
+
+`on_sent` is called when the request is about to leave: the connection is open and its first byte is
+being written (SPEC section 1, `sent`). A failure before that certainly left the customer without the lead.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -25,62 +26,14 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from dispatcher.answer import Answer
 from dispatcher.deadline import Deadline
+from dispatcher.errors import CustomerFailure
+from dispatcher.reasons import Reason
 
 MAX_ANSWER_BYTES = 1_000_000
-MAX_ANSWER_DEPTH = 64  # deeper JSON is shown as text: walking it (secrets, envelope) must not recurse forever
 CONNECT_RETRY_PAUSE_S = 0.1
 _current = threading.local()
-
-
-class CustomerFailure(Exception):
-    """No usable answer came: `reason` is customer_timeout, customer_unreachable or customer_api_not_found."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the customer answered, read no further than the size cap."""
-
-    status: int
-    body: bytes
-    content_type: str = ""
-    truncated: bool = False
-
-    @cached_property
-    def _parsed(self) -> Any:
-        if self.truncated:
-            return None
-        try:
-            value = json.loads(self.body.decode("utf-8"), parse_constant=_not_json)
-        except (ValueError, RecursionError):
-            return None
-        return value if _depth_within(value, MAX_ANSWER_DEPTH) else None
-
-    def json(self) -> Any:
-        """The body as JSON, or None when it is not JSON (a customer's HTML error page, say)."""
-        return self._parsed
-
-    def text(self, limit: int = 10_000) -> str:
-        return self.body[:limit].decode("utf-8", "replace")
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN would make the envelope itself invalid JSON
-
-
-def _depth_within(value: Any, depth: int) -> bool:
-    if depth < 0:
-        return False
-    if isinstance(value, dict):
-        return all(_depth_within(item, depth - 1) for item in value.values())
-    if isinstance(value, list):
-        return all(_depth_within(item, depth - 1) for item in value)
-    return True
 
 
 def _time_left() -> float:
@@ -126,16 +79,29 @@ class _DeadlineSocket:
         self._sock.sendall(data, *args)
 
 
-class _DeadlineHTTPConnection(HTTPConnection):
+class _DeadlineConnectionMixin:
+    sock: Any
+
     def connect(self) -> None:
-        super().connect()
-        self.sock = _DeadlineSocket(self.sock)  # type: ignore[assignment]
+        super().connect()  # type: ignore[misc]
+        self.sock = _DeadlineSocket(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is None:
+            self.connect()  # a failure to connect comes before the request leaves
+        on_sent = getattr(_current, "on_sent", None)
+        if on_sent is not None:
+            _current.sent = True
+            on_sent()
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock = _DeadlineSocket(self.sock)  # type: ignore[assignment]
+class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+    pass
 
 
 class _DeadlineHTTPPool(HTTPConnectionPool):
@@ -165,18 +131,19 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
 
 
 def _failure(exc: Exception, deadline: Deadline) -> tuple[CustomerFailure, bool]:
-    """Our reason for a failed call, and whether retrying is safe (the lead cannot have left)."""
+    """Our reason for a failed call, and whether retrying is safe (the connection was never made)."""
     chain = _cause_chain(exc)
     if any(isinstance(item, NameResolutionError) for item in chain):
-        return CustomerFailure("customer_api_not_found", "The customer's host name does not resolve"), False
+        return CustomerFailure(Reason.CUSTOMER_API_NOT_FOUND, "The customer's host name does not resolve"), False
     if deadline.expired or any(isinstance(item, (TimeoutError, socket.timeout)) for item in chain) \
             or isinstance(exc, requests.Timeout):
-        return CustomerFailure("customer_timeout", "The customer did not answer before the deadline"), False
+        return CustomerFailure(Reason.CUSTOMER_TIMEOUT, "The customer did not answer before the deadline"), False
     if any(isinstance(item, NewConnectionError) for item in chain):
-        return CustomerFailure("customer_unreachable", "The customer refused the connection"), True
+        return CustomerFailure(Reason.CUSTOMER_UNREACHABLE, "The customer refused the connection"), True
     if isinstance(exc, requests.exceptions.SSLError):
-        return CustomerFailure("customer_unreachable", "The TLS handshake with the customer failed"), False
-    return CustomerFailure("customer_unreachable", "The connection to the customer broke before a full answer"), False
+        return CustomerFailure(Reason.CUSTOMER_UNREACHABLE, "The TLS handshake with the customer failed"), False
+    return CustomerFailure(Reason.CUSTOMER_UNREACHABLE,
+                           "The connection to the customer broke before a full answer"), False
 
 
 class Transport:
@@ -192,26 +159,28 @@ class Transport:
 
     def post(self, url: str, deadline: Deadline, *, headers: dict[str, str] | None = None,
              json_body: Any = None, form: dict[str, str] | None = None,
-             params: dict[str, str] | None = None) -> Answer:
+             params: dict[str, str] | None = None, on_sent: Callable[[], None] | None = None) -> Answer:
         """POST once (twice only if the first connection could not be made); raise CustomerFailure."""
         for attempt in (1, 2):
+            _current.sent = False
             try:
-                return self._post_once(url, deadline, headers, json_body, form, params)
+                return self._post_once(url, deadline, headers, json_body, form, params, on_sent)
             except CustomerFailure:
                 raise
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 failure, retryable = _failure(exc, deadline)
-                if attempt == 2 or not retryable or deadline.remaining() < 2 * CONNECT_RETRY_PAUSE_S:
+                if attempt == 2 or not retryable or _current.sent or deadline.remaining() < 2 * CONNECT_RETRY_PAUSE_S:
                     raise failure from exc
                 time.sleep(CONNECT_RETRY_PAUSE_S)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _post_once(self, url: str, deadline: Deadline, headers: dict[str, str] | None, json_body: Any,
-                   form: dict[str, str] | None, params: dict[str, str] | None) -> Answer:
+                   form: dict[str, str] | None, params: dict[str, str] | None,
+                   on_sent: Callable[[], None] | None) -> Answer:
         left = deadline.remaining()
         if left <= 0:
-            raise CustomerFailure("customer_timeout", "No time was left to call the customer")
-        _current.deadline = deadline
+            raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer")
+        _current.deadline, _current.on_sent = deadline, on_sent
         try:
             response = self.session.post(url, headers=headers, json=json_body, data=form, params=params,
                                          timeout=(left, left), allow_redirects=False, stream=True)
@@ -221,7 +190,7 @@ class Transport:
                 response.close()
                 raise
         finally:
-            _current.deadline = None
+            _current.deadline = _current.on_sent = None
         truncated = len(body) > self.max_answer_bytes
         if truncated:
             response.close()  # drop the connection rather than drain megabytes nobody reads

@@ -1,22 +1,23 @@
 """Shared fixtures: a Salesforce sandbox on a free port, the plug in process and under `chalice local`.
 
-The environment is set before `app` is imported, because the app refuses to start without a valid one.
+The transition log's records propagate to the root logger during tests, so that pytest's `caplog` sees them.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from dispatcher.translog import LOGGER_NAME
 from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
 from tests.support.project import make_project, running_plug
 
-_BOOT_SANDBOX = SalesforceSandbox().start()
+logging.getLogger(LOGGER_NAME).propagate = True
 
 
 def salesforce_env(login_url: str, **extra: str) -> dict[str, str]:
@@ -34,24 +35,23 @@ def salesforce_env(login_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-os.environ.update(salesforce_env(_BOOT_SANDBOX.base_url))
-
-
 @pytest.fixture(scope="session")
 def salesforce() -> Iterator[SalesforceSandbox]:
-    yield _BOOT_SANDBOX
+    sandbox = SalesforceSandbox().start()
+    yield sandbox
+    sandbox.stop()
 
 
 class InProcessPlug:
-    """The app through chalice.test.Client, with a stage of our own (functional tests)."""
+    """A fresh app through chalice.test.Client, with a stage of our own (functional tests)."""
 
     def __init__(self, environment: dict[str, str], lambda_timeout: int | None = None) -> None:
         from chalice.test import Client
 
-        from app import app
+        from app import create_app
 
         self.project = make_project("functional", environment, lambda_timeout)
-        self.client = Client(app, stage_name="functional", project_dir=str(self.project))
+        self.client = Client(create_app(), stage_name="functional", project_dir=str(self.project))
 
     def post(self, body: Any, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
         raw = body if isinstance(body, (bytes, str)) else json.dumps(body)

@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from dispatcher.contract import LEAD_SCHEMA
-from dispatcher.statuses import status_for
+from dispatcher.reasons import ending_of
 from scripts import fixtures_lib as lib
 
 LEADS_DIR, INVALID_DIR = lib.FIXTURE_DIRS
@@ -60,7 +60,7 @@ def test_the_fixtures_cover_what_the_platform_sends():
 def test_expected_json_names_every_fixture_once_and_agrees_with_the_status_table():
     assert sorted(EXPECTED) == sorted([*VALID, *INVALID])
     for fixture_id, wanted in EXPECTED.items():
-        assert status_for(wanted["state"], wanted["reason"]) == wanted["status"], fixture_id
+        assert ending_of(wanted["state"], wanted["reason"]).status == wanted["status"], fixture_id
 
 
 def test_a_duplicate_fixture_comes_after_the_one_it_duplicates():

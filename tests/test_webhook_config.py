@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from dispatcher.errors import ConfigurationError
 from dispatcher.integrations import build_integration
-from dispatcher.integrations.base import ConfigurationError
 from dispatcher.integrations.webhook import PROJECT_ROOT, SCHEMA_PATH, from_env
 
 EXAMPLES = sorted((PROJECT_ROOT / "customers").glob("*.json"))

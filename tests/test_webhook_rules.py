@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from dispatcher.answer import Answer
 from dispatcher.envelopes import envelope
-from dispatcher.integrations.base import ConfigurationError
+from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.webhook_rules import classify, compile_rule
-from dispatcher.transport import Answer
 
 RULES = [
     {"when": {"status": [200, 201], "json": {"path": "result", "equals": "ok"}},

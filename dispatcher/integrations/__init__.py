@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 
-from dispatcher.integrations.base import ConfigurationError, Integration
+from dispatcher.errors import ConfigurationError
+from dispatcher.integrations.base import Integration
 
 MODULES = {
     "salesforce": "dispatcher.integrations.salesforce",

@@ -10,14 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.deadline import Deadline
 from dispatcher.outcome import Outcome
-from dispatcher.transport import Answer, Transport
-
-
-class ConfigurationError(Exception):
-    """The deployment's settings cannot work; raised when the plug starts, naming the mistake."""
+from dispatcher.reasons import Reason
+from dispatcher.transport import Transport
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,6 @@ class CustomerSession:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-class AnsweredFailure(Exception):
-    """The customer answered, but not with what the exchange needs (e.g. no token): the lead ends here."""
-
-    def __init__(self, outcome: Outcome, answer: Answer) -> None:
-        super().__init__(outcome.reason)
-        self.outcome = outcome
-        self.answer = answer
-
-
 class Auth(Protocol):
     def open(self, transport: Transport, deadline: Deadline, *,
              stale: CustomerSession | None = None) -> CustomerSession:
@@ -77,8 +66,8 @@ class Integration(Protocol):
 def http_family_outcome(answer: Answer, customer: str) -> Outcome:
     """The outcome every customer shares for an answer its own rules did not explain."""
     if answer.status == 404:
-        return Outcome.failed("customer_api_not_found", f"{customer} answered 404: its API was not found")
+        return Outcome.of(Reason.CUSTOMER_API_NOT_FOUND, f"{customer} answered 404: its API was not found")
     if answer.status >= 500:
-        return Outcome.failed("customer_error", f"{customer} failed with HTTP {answer.status}")
-    return Outcome.failed("bad_customer_response", f"{customer} gave an answer the plug does not understand "
+        return Outcome.of(Reason.CUSTOMER_ERROR, f"{customer} failed with HTTP {answer.status}")
+    return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{customer} gave an answer the plug does not understand "
                                                    f"(HTTP {answer.status})")

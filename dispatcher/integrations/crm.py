@@ -33,8 +33,13 @@ def lead_description(lead: Lead) -> str:
     return "\n".join(lines)
 
 
-def crm_record(lead: Lead, field_names: Mapping[str, str]) -> dict[str, Any]:
-    """The record under the CRM's `field_names` (concept -> field), without empty values."""
+def crm_record(lead: Lead, field_names: Mapping[str, str], *, company_fallback: bool = True) -> dict[str, Any]:
+    """The record under the CRM's `field_names` (concept -> field), without empty values.
+
+    `company_fallback`: a B2C lead has no company; CRMs that require one (Salesforce, Zoho) get the person's
+    full name, others (HubSpot-like) must leave a person's company empty.
+    """
+    company = lead.get("company") or (f"{lead['first_name']} {lead['last_name']}" if company_fallback else None)
     address = lead.get("address") or {}
     values = {
         "salutation": SALUTATIONS.get(lead.get("civility", "")),
@@ -42,7 +47,7 @@ def crm_record(lead: Lead, field_names: Mapping[str, str]) -> dict[str, Any]:
         "last_name": lead["last_name"],
         "email": lead["email"],
         "phone": lead["phone"],
-        "company": lead.get("company") or f"{lead['first_name']} {lead['last_name']}",  # a B2C lead has none
+        "company": company,
         "street": address.get("street"),
         "postal_code": address.get("postal_code"),
         "city": address.get("city"),

@@ -12,16 +12,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.contract import Lead, lookup
-from dispatcher.integrations.base import (
-    ConfigurationError,
-    CustomerRequest,
-    http_family_outcome,
-)
+from dispatcher.answer import Answer
+from dispatcher.contract import Lead
+from dispatcher.errors import ConfigurationError
+from dispatcher.integrations.auth import OAuthToken
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.crm import crm_record, lead_field_names
-from dispatcher.integrations.oauth import OAuthToken
-from dispatcher.outcome import Outcome, reason_token
-from dispatcher.transport import Answer
+from dispatcher.jsonpath import lookup
+from dispatcher.outcome import Outcome
+from dispatcher.reasons import Reason
 
 NAME = "Salesforce"
 FIELD_NAMES = {
@@ -70,24 +69,24 @@ class Salesforce:
         if 200 <= answer.status < 300:
             lead_id = data.get("id") if isinstance(data, dict) else None
             if isinstance(lead_id, str) and lead_id and data.get("success") is not False:
-                return Outcome("accepted", "created", customer_lead_id=lead_id)
-            return Outcome.failed("bad_customer_response", f"{NAME} answered {answer.status} without a Lead id")
+                return Outcome.of(Reason.CREATED, customer_lead_id=lead_id)
+            return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered {answer.status} without a Lead id")
         errors = _errors(data)
         codes = [str(error.get("errorCode")) for error in errors]
         message = "; ".join(str(error.get("message", "")) for error in errors if error.get("message"))
         if "DUPLICATES_DETECTED" in codes:
-            return Outcome("duplicate", "duplicate", f"{NAME} already has this person: {message}".rstrip(": "))
+            return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person: {message}".rstrip(": "))
         if answer.status == 401:
-            return Outcome.failed("unauthorized", f"{NAME} rejected our session after one token refresh")
+            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our session after one token refresh")
         if answer.status == 400 and "REQUIRED_FIELD_MISSING" in codes:
             missing = [LEAD_FIELD_OF.get(f, f) for e in errors if e.get("errorCode") == "REQUIRED_FIELD_MISSING"
                        for f in e.get("fields") or [] if isinstance(f, str)]
-            return Outcome("failed", "invalid_lead", f"{NAME} requires more fields: {message}",
-                           details={"missing_fields": missing})
+            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields: {message}",
+                              missing_fields=missing)
         if answer.status == 400 and errors:
-            return Outcome("refused", reason_token(codes[0], "customer_refused"), f"{NAME} refused the lead: {message}")
+            return Outcome.refused(codes[0], f"{NAME} refused the lead: {message}")
         if answer.status == 403 and errors:
-            return Outcome.failed("customer_error", f"{NAME} refused the call ({codes[0]}): {message}")
+            return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} refused the call ({codes[0]}): {message}")
         return http_family_outcome(answer, NAME)
 
 

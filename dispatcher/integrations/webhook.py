@@ -9,7 +9,6 @@ with a message naming the mistake, never at the first lead.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,33 +17,20 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from dispatcher.answer import Answer
 from dispatcher.contract import CONTRACTS_DIR, Lead
-from dispatcher.deadline import Deadline
-from dispatcher.integrations.base import ConfigurationError, CustomerRequest, CustomerSession
+from dispatcher.errors import ConfigurationError
+from dispatcher.integrations.auth import StaticAuth
+from dispatcher.integrations.base import CustomerRequest
 from dispatcher.integrations.webhook_mapping import FieldRule, field_rule, form_body, json_body, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
 from dispatcher.outcome import Outcome
-from dispatcher.transport import Answer, Transport
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = CONTRACTS_DIR / "webhook-config.schema.json"
 _SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 _LEAD_PATH_PATTERN = _SCHEMA["$defs"]["lead_path"]["pattern"]
 _validator = Draft202012Validator(_SCHEMA)
-
-
-class StaticAuth:
-    """Credentials that do not expire (a key, a bearer token, basic): the session never needs refreshing."""
-
-    def __init__(self, session: CustomerSession) -> None:
-        self._session = session
-
-    def open(self, transport: Transport, deadline: Deadline, *,
-             stale: CustomerSession | None = None) -> CustomerSession:
-        return self._session
-
-    def is_expired(self, answer: Answer) -> bool:
-        return False
 
 
 class Webhook:
@@ -125,7 +111,7 @@ def _secret(environ: Mapping[str, str], name: str, where: str) -> str:
     return value
 
 
-def _session(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> CustomerSession:
+def _auth(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> StaticAuth:
     url = config["url"]
     if isinstance(url, dict):
         url = _secret(environ, url["env"], f"{file_name}: $.url")
@@ -134,19 +120,16 @@ def _session(config: Mapping[str, Any], environ: Mapping[str, str], file_name: s
                                      "http(s) URL")
     auth = config.get("auth") or {"type": "none"}
     where = f"{file_name}: $.auth"
-    headers: dict[str, str] = {}
-    params: dict[str, str] = {}
     if auth["type"] == "bearer":
-        headers["Authorization"] = "Bearer " + _secret(environ, auth["env"], where)
-    elif auth["type"] == "header":
-        headers[auth["name"]] = auth.get("prefix", "") + _secret(environ, auth["env"], where)
-    elif auth["type"] == "basic":
+        return StaticAuth.bearer(url, _secret(environ, auth["env"], where))
+    if auth["type"] == "header":
+        return StaticAuth.header(url, auth["name"], _secret(environ, auth["env"], where), auth.get("prefix", ""))
+    if auth["type"] == "basic":
         user = auth["username"] if "username" in auth else _secret(environ, auth["username_env"], where)
-        pair = f"{user}:{_secret(environ, auth['password_env'], where)}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-    elif auth["type"] == "query":
-        params[auth["name"]] = _secret(environ, auth["env"], where)
-    return CustomerSession(base_url=url, headers=headers, params=params)
+        return StaticAuth.basic(url, user, _secret(environ, auth["password_env"], where))
+    if auth["type"] == "query":
+        return StaticAuth.query(url, auth["name"], _secret(environ, auth["env"], where))
+    return StaticAuth(url)
 
 
 def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> Webhook:
@@ -165,7 +148,7 @@ def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str)
                                      "characters only")
     return Webhook(customer=config["name"], required_fields=tuple(config.get("required_fields", ())),
                    fields=fields, encoding=config["body"], headers=config.get("headers", {}), rules=rules,
-                   auth=StaticAuth(_session(config, environ, file_name)))
+                   auth=_auth(config, environ, file_name))
 
 
 def from_env(environ: Mapping[str, str]) -> Webhook:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.contract import Lead, lookup
+from dispatcher.contract import Lead
+from dispatcher.jsonpath import lookup
 
 # Country calling code -> national trunk prefix, for the countries leads come from (E.164 codes are
 # prefix-free, so the first match is the only one). A code not listed keeps its international form.

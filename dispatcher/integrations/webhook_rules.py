@@ -13,13 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.contract import lookup
-from dispatcher.integrations.base import ConfigurationError, http_family_outcome
+from dispatcher.answer import Answer
+from dispatcher.errors import ConfigurationError
+from dispatcher.integrations.base import http_family_outcome
+from dispatcher.jsonpath import json_equal, lookup
 from dispatcher.outcome import Outcome, reason_token
-from dispatcher.schema_fastpath import json_equal
-from dispatcher.transport import Answer
+from dispatcher.reasons import Reason
 
-DEFAULT_REASON = {"refused": "refused", "duplicate": "duplicate", "failed": "customer_error"}
+DEFAULT_REASON = {"refused": Reason.REFUSED, "duplicate": Reason.DUPLICATE, "failed": Reason.CUSTOMER_ERROR}
 _MISSING = object()
 
 
@@ -155,7 +156,7 @@ def compile_rule(spec: Mapping[str, Any], index: int) -> Rule:
     if isinstance(reason, dict):  # the schema allows a place for a refusal only
         reason = _place(reason, f"$.{where}.then.reason", body)
     elif reason is None:
-        reason = ("created" if "lead_id" in then else "ok") if state == "accepted" else DEFAULT_REASON[state]
+        reason = (Reason.CREATED if "lead_id" in then else Reason.OK) if state == "accepted" else DEFAULT_REASON[state]
     lead_id = _place(then["lead_id"], f"$.{where}.then.lead_id", body) if "lead_id" in then else None
     message = then.get("message")
     if isinstance(message, dict):

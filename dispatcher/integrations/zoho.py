@@ -13,16 +13,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from dispatcher.answer import Answer
 from dispatcher.contract import Lead
-from dispatcher.integrations.base import (
-    ConfigurationError,
-    CustomerRequest,
-    http_family_outcome,
-)
+from dispatcher.errors import ConfigurationError
+from dispatcher.integrations.auth import OAuthToken
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.crm import crm_record, lead_field_names
-from dispatcher.integrations.oauth import OAuthToken
-from dispatcher.outcome import Outcome, reason_token
-from dispatcher.transport import Answer
+from dispatcher.outcome import Outcome
+from dispatcher.reasons import Reason
 
 NAME = "Zoho CRM"
 DEFAULT_API_VERSION = "v8"
@@ -106,25 +104,25 @@ class Zoho:
         if 200 <= answer.status < 300 and codes and codes[0] == "SUCCESS" and len(codes) == 1:
             lead_id = _details(errors[0]).get("id")
             if isinstance(lead_id, (str, int)) and not isinstance(lead_id, bool) and str(lead_id):
-                return Outcome("accepted", "created", customer_lead_id=lead_id)
-            return Outcome.failed("bad_customer_response", f"{NAME} answered SUCCESS without a record id")
+                return Outcome.of(Reason.CREATED, customer_lead_id=lead_id)
+            return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered SUCCESS without a record id")
         record_codes = [code for code in codes if code not in ("SUCCESS", "MULTIPLE_OR_MULTI_ERRORS")]
         message = "; ".join(_describe(e) for e in errors if e["code"] in record_codes) or f"HTTP {answer.status}"
         if "DUPLICATE_DATA" in codes:
-            return Outcome("duplicate", "duplicate", f"{NAME} already has this person: {message}")
+            return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person: {message}")
         if AUTH_CODES & set(codes) or answer.status == 401:
-            return Outcome.failed("unauthorized", f"{NAME} rejected our token after one refresh: {message}")
+            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our token after one refresh: {message}")
         if NOT_FOUND_CODES & set(codes):
-            return Outcome.failed("customer_api_not_found", f"{NAME} does not know this API: {message}")
+            return Outcome.of(Reason.CUSTOMER_API_NOT_FOUND, f"{NAME} does not know this API: {message}")
         if "MANDATORY_NOT_FOUND" in codes:
             missing = [LEAD_FIELD_OF.get(name, name) for e in errors if e["code"] == "MANDATORY_NOT_FOUND"
                        if isinstance(name := _details(e).get("api_name"), str)]
-            return Outcome("failed", "invalid_lead", f"{NAME} requires more fields: {message}",
-                           details={"missing_fields": missing})
+            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields: {message}",
+                              missing_fields=missing)
         if CUSTOMER_ERROR_CODES & set(codes):
-            return Outcome.failed("customer_error", f"{NAME} failed (HTTP {answer.status}): {message}")
+            return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} failed (HTTP {answer.status}): {message}")
         if record_codes and answer.status < 500:  # what is left is about the record: Zoho refuses the person
-            return Outcome("refused", reason_token(record_codes[0], "refused"), f"{NAME} refused the lead: {message}")
+            return Outcome.refused(record_codes[0], f"{NAME} refused the lead: {message}")
         return http_family_outcome(answer, NAME)
 
 

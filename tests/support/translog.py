@@ -1,49 +1,22 @@
-"""Read the transition log (SPEC section 6) that the plug writes while a test runs.
+"""Read the transition log (SPEC section 6) through pytest's `caplog`: each move is a LogRecord.
 
-The `leadplug.transitions` logger writes to the standard output it found at import, through its own
-handler; pytest's capture cannot see that stream, so the handler's stream is swapped for a buffer.
+The records are formatted with the plug's own `JsonFormatter`, so a test reads exactly the line the plug
+writes on standard output.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from dispatcher.translog import LOGGER_NAME
+import pytest
+
+from dispatcher.translog import LOGGER_NAME, JsonFormatter
+
+_FORMATTER = JsonFormatter()
 
 
-class TransitionLines:
-    """The lines written inside a `captured_transitions()` block."""
-
-    def __init__(self, buffer: io.StringIO) -> None:
-        self._buffer = buffer
-
-    @property
-    def raw(self) -> list[str]:
-        return [line for line in self._buffer.getvalue().splitlines() if line]
-
-    def lines(self) -> list[dict[str, Any]]:
-        """Every line, parsed: a line that is not one JSON object fails the test."""
-        return [json.loads(line) for line in self.raw]
-
-    def for_lead(self, lead_id: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines() if line.get("lead_id") == lead_id]
-
-
-@contextmanager
-def captured_transitions() -> Iterator[TransitionLines]:
-    """Point the transition logger's handlers at a buffer for the block, then restore them."""
-    # Exactly StreamHandler: pytest attaches its own capture handlers (StreamHandler subclasses) too.
-    handlers = [h for h in logging.getLogger(LOGGER_NAME).handlers if type(h) is logging.StreamHandler]
-    assert handlers, "the transition logger has no stream handler"
-    buffer = io.StringIO()
-    previous = [handler.setStream(buffer) for handler in handlers]
-    try:
-        yield TransitionLines(buffer)
-    finally:
-        for handler, stream in zip(handlers, previous, strict=True):
-            handler.setStream(stream)
+def transition_lines(caplog: pytest.LogCaptureFixture, lead_id: str | None = None) -> list[dict[str, Any]]:
+    """The transition lines captured so far (of one lead if `lead_id` is given), parsed from their JSON text."""
+    lines = [json.loads(_FORMATTER.format(record)) for record in caplog.records if record.name == LOGGER_NAME]
+    return lines if lead_id is None else [line for line in lines if line.get("lead_id") == lead_id]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from dispatcher.integrations.salesforce import from_env as salesforce_from_env
 from dispatcher.outcome import Outcome
-from dispatcher.transport import Answer
+from dispatcher.answer import Answer
 
 
 class UnknownOutcome:

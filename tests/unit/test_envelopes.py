@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from dispatcher.answer import Answer
 from dispatcher.envelopes import envelope, response_details
 from dispatcher.outcome import Outcome
-from dispatcher.transport import Answer
 
 REQUEST = {"LastName": "Dupré", "Company": "Dupré"}
 SUCCESS_KEYS = {"request_details", "customer_lead_id", "response_details"}
@@ -67,7 +67,7 @@ def test_secrets_in_an_answer_are_never_echoed(key):
 
 
 def test_a_token_answer_keeps_its_error_code_without_secrets():
-    failure = Outcome.failed("unauthorized", "Salesforce rejected our credentials (invalid_client)")
+    failure = Outcome.of("unauthorized", "Salesforce rejected our credentials (invalid_client)")
     token_answer = answer(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
     built = envelope(failure, dict(REQUEST), token_answer)
     assert built["response_details"] == {"http_status_code": 400, "error": "invalid_client",
@@ -96,11 +96,11 @@ def test_an_integer_customer_id_is_kept_as_given():
 
 
 @pytest.mark.parametrize("outcome", [
-    pytest.param(Outcome.failed("invalid_lead", "Invalid lead: missing email", missing_fields=["email"]),
+    pytest.param(Outcome.of("invalid_lead", "Invalid lead: missing email", missing_fields=["email"]),
                  id="only-missing"),
-    pytest.param(Outcome.failed("invalid_lead", "Invalid lead: invalid phone", invalid_fields=["phone"]),
+    pytest.param(Outcome.of("invalid_lead", "Invalid lead: invalid phone", invalid_fields=["phone"]),
                  id="only-invalid"),
-    pytest.param(Outcome.failed("invalid_lead", "Invalid lead"), id="neither"),
+    pytest.param(Outcome.of("invalid_lead", "Invalid lead"), id="neither"),
     pytest.param(Outcome("failed", "invalid_lead", "Salesforce requires more fields",
                          details={"missing_fields": ["company"], "invalid_fields": []}), id="from-the-customer"),
 ])
@@ -113,7 +113,7 @@ def test_an_invalid_lead_always_has_both_lists(outcome):
 
 
 def test_the_spec_example_of_an_error_envelope():
-    outcome = Outcome.failed("invalid_lead", "Invalid lead: missing email", missing_fields=["email"],
+    outcome = Outcome.of("invalid_lead", "Invalid lead: missing email", missing_fields=["email"],
                              invalid_fields=[])
     assert envelope(outcome, {}, None) == {
         "request_details": {},
@@ -126,8 +126,8 @@ def test_the_spec_example_of_an_error_envelope():
 @pytest.mark.parametrize("outcome", [
     pytest.param(Outcome("refused", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Salesforce refused the lead"), id="refused"),
     pytest.param(Outcome("duplicate", "duplicate", "Salesforce already has this person"), id="duplicate"),
-    pytest.param(Outcome.failed("customer_timeout", "The customer did not answer"), id="customer-timeout"),
-    pytest.param(Outcome.failed("internal_error", ""), id="internal-error-without-message"),
+    pytest.param(Outcome.of("customer_timeout", "The customer did not answer"), id="customer-timeout"),
+    pytest.param(Outcome.of("internal_error", ""), id="internal-error-without-message"),
 ])
 def test_an_error_envelope_has_the_state_reason_and_one_sentence(outcome):
     built = envelope(outcome, dict(REQUEST), None)

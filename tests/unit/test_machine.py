@@ -9,7 +9,7 @@ import pytest
 from transitions import MachineError
 
 from dispatcher.machine import MACHINE, STATES, TERMINAL, journey
-from tests.support.translog import captured_transitions
+from tests.support.translog import transition_lines
 
 TRIGGERS = ("validate", "translate", "send", "accept", "refuse", "mark_duplicate", "fail")
 NON_TERMINAL = ("received", "validated", "translated", "sent")
@@ -38,7 +38,7 @@ def test_the_machine_has_the_states_of_the_spec_and_no_automatic_moves():
     assert set(STATES) == {"received", "validated", "translated", "sent", "accepted", "refused", "duplicate",
                            "failed"}
     assert set(TERMINAL) == {"accepted", "refused", "duplicate", "failed"}
-    with journey("lead-auto", "trace") as lead_journey:
+    with journey("trace", "lead-auto") as lead_journey:
         assert lead_journey.state == "received"
         assert not hasattr(lead_journey, "to_accepted")
         with pytest.raises(AttributeError):
@@ -52,7 +52,7 @@ def test_the_machine_has_the_states_of_the_spec_and_no_automatic_moves():
     pytest.param("failed", "customer_error", id="failed"),
 ])
 def test_the_whole_path_reaches_every_terminal_state(end, reason):
-    with journey("lead-path", "trace") as lead_journey:
+    with journey("trace", "lead-path") as lead_journey:
         walk(lead_journey, WAY_TO["sent"])
         lead_journey.end(end, reason)
         assert lead_journey.state == end
@@ -61,7 +61,7 @@ def test_the_whole_path_reaches_every_terminal_state(end, reason):
 
 @pytest.mark.parametrize("start", [pytest.param(state, id=state) for state in NON_TERMINAL])
 def test_fail_is_allowed_from_every_non_terminal_state(start):
-    with journey("lead-fail", "trace") as lead_journey:
+    with journey("trace", "lead-fail") as lead_journey:
         walk(lead_journey, WAY_TO[start])
         lead_journey.end("failed", "internal_error")
         assert lead_journey.state == "failed"
@@ -72,7 +72,7 @@ def test_fail_is_allowed_from_every_non_terminal_state(start):
     for state in NON_TERMINAL for trigger in TRIGGERS if (state, trigger) not in ALLOWED
 ])
 def test_an_undeclared_move_raises(start, trigger):
-    with journey("lead-undeclared", "trace") as lead_journey:
+    with journey("trace", "lead-undeclared") as lead_journey:
         walk(lead_journey, WAY_TO[start])
         with pytest.raises(MachineError):
             lead_journey.trigger(trigger)
@@ -83,7 +83,7 @@ def test_an_undeclared_move_raises(start, trigger):
     pytest.param(end, trigger, id=f"{end}-{trigger}") for end in sorted(TERMINAL) for trigger in TRIGGERS
 ])
 def test_a_terminal_state_has_no_way_out(end, trigger):
-    with journey("lead-terminal", "trace") as lead_journey:
+    with journey("trace", "lead-terminal") as lead_journey:
         walk(lead_journey, WAY_TO["sent"])
         lead_journey.end(end, "some_reason")
         with pytest.raises(MachineError):
@@ -93,7 +93,7 @@ def test_a_terminal_state_has_no_way_out(end, trigger):
 
 def test_the_shared_machine_keeps_no_model_after_a_journey():
     before = len(MACHINE.models)
-    with journey("lead-detached", "trace") as lead_journey:
+    with journey("trace", "lead-detached") as lead_journey:
         assert lead_journey in MACHINE.models
     assert len(MACHINE.models) == before
     assert lead_journey not in MACHINE.models
@@ -101,14 +101,14 @@ def test_the_shared_machine_keeps_no_model_after_a_journey():
 
 def test_the_shared_machine_keeps_no_model_when_the_journey_raises():
     before = len(MACHINE.models)
-    with pytest.raises(MachineError), journey("lead-raising", "trace") as lead_journey:
+    with pytest.raises(MachineError), journey("trace", "lead-raising") as lead_journey:
         lead_journey.trigger("send")
     assert len(MACHINE.models) == before
     assert lead_journey not in MACHINE.models
 
 
 def test_two_journeys_at_once_keep_their_own_states():
-    with journey("lead-a", "trace-a") as first, journey("lead-b", "trace-b") as second:
+    with journey("trace-a", "lead-a") as first, journey("trace-b", "lead-b") as second:
         walk(first, WAY_TO["sent"])
         second.end("failed", "invalid_lead")
         assert (first.state, second.state) == ("sent", "failed")
@@ -121,12 +121,12 @@ def test_two_journeys_at_once_keep_their_own_states():
     pytest.param(("validate", "translate"), "failed", "internal_error", id="failed-after-translation"),
     pytest.param((), "failed", "invalid_lead", id="failed-at-reception"),
 ])
-def test_every_transition_is_one_json_log_line_with_the_spec_fields(steps, end, reason):
-    with captured_transitions() as log, journey("lead-log", "trace-log") as lead_journey:
+def test_every_transition_is_one_json_log_line_with_the_spec_fields(steps, end, reason, caplog):
+    with journey("trace-log", "lead-log") as lead_journey:
         walk(lead_journey, steps)
         lead_journey.end(end, reason)
-    lines = log.lines()
-    assert len(log.raw) == len(steps) + 1
+    lines = transition_lines(caplog)
+    assert len(lines) == len(steps) + 1
     states = ["received", *(ALLOWED[(s, t)] for s, t in _pairs(steps)), end]
     assert [(line["from"], line["to"]) for line in lines] == list(itertools.pairwise(states))
     assert [line["trigger"] for line in lines] == [*steps, {"accepted": "accept", "refused": "refuse",
@@ -141,11 +141,11 @@ def test_every_transition_is_one_json_log_line_with_the_spec_fields(steps, end, 
     assert [line["elapsed_ms"] for line in lines] == sorted(line["elapsed_ms"] for line in lines)
 
 
-def test_a_refused_move_writes_no_log_line():
-    with captured_transitions() as log, journey("lead-nolog", "trace") as lead_journey:
+def test_a_refused_move_writes_no_log_line(caplog):
+    with journey("trace", "lead-nolog") as lead_journey:
         with pytest.raises(MachineError):
             lead_journey.trigger("accept")
-    assert log.raw == []
+    assert transition_lines(caplog) == []
 
 
 def _pairs(steps):
