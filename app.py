@@ -13,8 +13,10 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from dispatcher import PlugHolder, deliver
+from dispatcher.delivery import deliver
 from dispatcher.envelopes import method_not_allowed_envelope
+from dispatcher.errors import ConfigurationError
+from dispatcher.plug import PlugHolder
 from dispatcher.reasons import ENDINGS, Reason
 
 JSON = {"Content-Type": "application/json"}
@@ -56,4 +58,7 @@ def create_app() -> Chalice:
     return app
 
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigurationError as error:  # one line naming the variable, not a traceback, for the CLI's user
+    raise SystemExit(f"Lead Plug cannot start: {error}") from None

@@ -10,10 +10,7 @@ Where things are:
 - `transport.py` + `deadline.py`: HTTP to the customer under one deadline; `answer.py`: what came back;
 - `envelopes.py`, `privacy.py` (personal data and secrets), `reporting.py` (Rollbar);
 - `plug.py`: the configuration, built once.
+
+The package imports nothing itself, so that a script may read `dispatcher.reasons` with the standard library
+alone.
 """
-
-from dispatcher.delivery import Delivery, deliver
-from dispatcher.errors import ConfigurationError
-from dispatcher.plug import Plug, PlugHolder, build_plug
-
-__all__ = ["ConfigurationError", "Delivery", "Plug", "PlugHolder", "build_plug", "deliver"]

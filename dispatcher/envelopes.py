@@ -7,7 +7,9 @@ from typing import Any
 from dispatcher.answer import Answer
 from dispatcher.outcome import Outcome
 from dispatcher.privacy import without_secrets
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Reason, reasons_with_status
+
+_LISTS_FIELDS = frozenset(reasons_with_status(400))  # a 400 always names the missing and the invalid fields
 
 
 def response_details(answer: Answer | None) -> dict[str, Any]:
@@ -38,7 +40,7 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
             "response_details": response_details(answer),
         }
     error: dict[str, Any] = {"state": outcome.state, "reason": outcome.reason, **outcome.details}
-    if outcome.reason == Reason.INVALID_LEAD:
+    if outcome.reason in _LISTS_FIELDS:
         error.setdefault("missing_fields", [])
         error.setdefault("invalid_fields", [])
     return {
@@ -51,5 +53,5 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
 
 def method_not_allowed_envelope() -> dict[str, Any]:
     """The answer to any method but POST on /send: an error envelope like every other answer."""
-    return envelope(Outcome.of("method_not_allowed", "Only POST /send is served: send the lead as the body "
-                                                         "of a POST"), {}, None)
+    return envelope(Outcome.of(Reason.METHOD_NOT_ALLOWED, "Only POST /send is served: send the lead as the body "
+                                                          "of a POST"), {}, None)

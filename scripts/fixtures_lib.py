@@ -42,8 +42,12 @@ except ModuleNotFoundError:  # pragma: no cover - depends on the interpreter tha
     raise SystemExit("These scripts need `requests`: run `make run` once (it builds .venv) "
                      "or `pip install requests`.") from None
 
-# For a 2xx the envelope carries no state or reason: SPEC section 3 says which one each status means.
-SUCCESS_REASONS = {200: "ok", 201: "created", 202: "queued"}
+if str(ROOT) not in sys.path:  # run as a script, scripts/ is on the path but the project is not
+    sys.path.insert(0, str(ROOT))
+from dispatcher.reasons import ENDINGS  # noqa: E402 - the standard library only, whatever the interpreter
+
+# For a 2xx the envelope carries no state or reason: the reason table says which one each status means.
+SUCCESS_REASONS = {ending.status: reason.value for reason, ending in ENDINGS.items() if ending.state == "accepted"}
 
 
 class FixtureError(Exception):
