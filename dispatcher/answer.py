@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -23,8 +24,9 @@ class Answer:
     def _parsed(self) -> Any:
         if self.truncated:
             return None
-        try:
-            value = json.loads(self.body.decode("utf-8"), parse_constant=_not_json)
+        try:  # utf-8-sig: a byte order mark before the JSON (ASP.NET writes one) is not part of it
+            value = json.loads(self.body.decode("utf-8-sig"), parse_constant=_not_json, parse_float=_finite,
+                               parse_int=_integer)
         except (ValueError, RecursionError):
             return None
         return value if _depth_within(value, MAX_ANSWER_DEPTH) else None
@@ -34,11 +36,25 @@ class Answer:
         return self._parsed
 
     def text(self, limit: int = 10_000) -> str:
-        return self.body[:limit].decode("utf-8", "replace")
+        return self.body[:limit].decode("utf-8-sig", "replace")  # a byte order mark is not text
 
 
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN would make the envelope itself invalid JSON
+
+
+def _finite(text: str) -> float | str:
+    """A number beyond a double's range (1e400) is kept as its text: Infinity is not JSON (RFC 8259)."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def _integer(text: str) -> int | str:
+    """An integer too long for Python to convert (over 4,300 digits) is kept as its text."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _depth_within(value: Any, depth: int) -> bool:

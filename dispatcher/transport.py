@@ -1,10 +1,10 @@
-"""HTTP to the customer under the lead's deadline: the whole exchange, however slowly the bytes come.
+"""HTTP to the customer under the lead's deadline, on requests' and urllib3's own framing.
 
-`requests` only bounds each socket operation, so a customer dripping one byte every half second would
-hold a lead forever. Here every socket read and write of a customer connection gets as timeout the time
-left before the lead's deadline (kept per thread: chalice local serves leads on several threads), so the
-exchange ends at the deadline whatever the customer does. No redirect is followed (a 307 would post the
-lead again), no answer is read beyond `max_body_bytes`, and only a failure to connect is retried.
+requests bounds each socket operation; a watchdog bounds the whole exchange: at the lead's deadline it shuts
+the connection's socket down, so a customer that drips bytes or never ends its answer is cut there, however
+the answer is framed. No redirect is followed (a 307 would post the lead again), no answer is read beyond
+`max_answer_bytes`, and only a failure to connect is retried. The plug is stateless toward the customer: no
+cookie is kept, and a connection goes back to the pool only when its answer ended cleanly.
 
 `on_sent` is called when the request is about to leave: the connection is open and its first byte is
 being written (SPEC section 1, `sent`). A failure before that certainly left the customer without the lead.
@@ -12,11 +12,14 @@ being written (SPEC section 1, `sent`). A failure before that certainly left the
 
 from __future__ import annotations
 
-import io
+import http.client
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -33,89 +36,110 @@ from dispatcher.reasons import Reason
 
 MAX_ANSWER_BYTES = 1_000_000
 CONNECT_RETRY_PAUSE_S = 0.1
-_current = threading.local()
 
 
-def _time_left() -> float:
-    deadline: Deadline | None = getattr(_current, "deadline", None)
-    if deadline is None:
-        return 30.0  # a connection used outside a lead (there is none today): bounded all the same
-    left = deadline.remaining()
-    if left <= 0:
-        raise TimeoutError("the lead's deadline has passed")
-    return left
+class _Exchange:
+    """One POST under the deadline: the watchdog over its sockets, and whether the request left."""
+
+    def __init__(self, deadline: Deadline, on_sent: Callable[[], None] | None) -> None:
+        self.on_sent = on_sent
+        self.sent = False
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(deadline.remaining(), self._fire)
+        self._timer.daemon = True
+
+    def request_leaves(self, sock: socket.socket) -> None:
+        self.watch(sock)
+        self.sent = True
+        if self.on_sent is not None:
+            self.on_sent()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.fired:
+                _shut(sock)
+
+    def _fire(self) -> None:
+        """At the deadline (timer thread): a read or write blocked on these sockets returns at once."""
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                _shut(sock)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """Socket reads that never wait past the lead's deadline."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        self._sock.settimeout(_time_left())
-        return self._sock.recv_into(buffer)
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):  # already closed: nothing to cut
+        pass
 
 
-class _DeadlineSocket:
-    """A connected (possibly TLS) socket whose reads and writes are bounded by the lead's deadline."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if "r" in mode:
-            return io.BufferedReader(_DeadlineReader(self._sock))
-        return self._sock.makefile(mode, *args, **kwargs)
-
-    def sendall(self, data: Any, *args: Any) -> None:
-        self._sock.settimeout(_time_left())
-        self._sock.sendall(data, *args)
+_exchange: ContextVar[_Exchange | None] = ContextVar("exchange", default=None)
 
 
-class _DeadlineConnectionMixin:
+@contextmanager
+def _watched(deadline: Deadline, on_sent: Callable[[], None] | None) -> Iterator[_Exchange]:
+    exchange = _Exchange(deadline, on_sent)
+    token = _exchange.set(exchange)
+    exchange._timer.start()
+    try:
+        yield exchange
+    finally:
+        exchange._timer.cancel()
+        _exchange.reset(token)
+
+
+class FinalResponse(http.client.HTTPResponse):
+    """http.client skips `100 Continue` only; every other informational answer but `101` (a `103 Early Hints`)
+    is skipped too, so that the final answer is the one read (RFC 9110, section 15.2)."""
+
+    def begin(self) -> None:
+        super().begin()
+        while 100 <= self.status < 200 and self.status != 101:
+            self.headers = self.msg = None  # type: ignore[assignment]  # begin() reads a new head only then
+            super().begin()
+
+
+class _ExchangeConnection:
+    """A connection that tells the current exchange when its request leaves, and on which socket."""
+
     sock: Any
-
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        self.sock = _DeadlineSocket(self.sock)
+    response_class = FinalResponse
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is None:
-            self.connect()  # a failure to connect comes before the request leaves
-        on_sent = getattr(_current, "on_sent", None)
-        if on_sent is not None:
-            _current.sent = True
-            on_sent()
+            self.connect()  # type: ignore[attr-defined]  # a failure to connect comes before the request leaves
+        exchange = _exchange.get()
+        if exchange is not None:
+            exchange.request_leaves(self.sock)
         super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+class _HTTPConnection(_ExchangeConnection, HTTPConnection):
     pass
 
 
-class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+class _HTTPSConnection(_ExchangeConnection, HTTPSConnection):
     pass
 
 
-class _DeadlineHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _DeadlineHTTPConnection
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
 
 
-class _DeadlineHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _DeadlineHTTPSConnection
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
 
 
-class _DeadlineAdapter(HTTPAdapter):
+class _Adapter(HTTPAdapter):
+    """requests' adapter, with urllib3's pools of the connections above (urllib3's documented extension point)."""
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 def _cause_chain(exc: BaseException) -> list[BaseException]:
@@ -130,20 +154,27 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _failure(exc: Exception, deadline: Deadline) -> tuple[CustomerFailure, bool]:
+def _failure(exc: Exception, exchange: _Exchange) -> tuple[CustomerFailure, bool]:
     """Our reason for a failed call, and whether retrying is safe (the connection was never made)."""
     chain = _cause_chain(exc)
-    if any(isinstance(item, NameResolutionError) for item in chain):
-        return CustomerFailure(Reason.CUSTOMER_API_NOT_FOUND, "The customer's host name does not resolve"), False
-    if deadline.expired or any(isinstance(item, (TimeoutError, socket.timeout)) for item in chain) \
+    if exchange.fired or any(isinstance(item, (TimeoutError, socket.timeout)) for item in chain) \
             or isinstance(exc, requests.Timeout):
         return CustomerFailure(Reason.CUSTOMER_TIMEOUT, "The customer did not answer before the deadline"), False
+    if any(isinstance(item, NameResolutionError) for item in chain):
+        return CustomerFailure(Reason.CUSTOMER_API_NOT_FOUND, "The customer's host name does not resolve"), False
     if any(isinstance(item, NewConnectionError) for item in chain):
         return CustomerFailure(Reason.CUSTOMER_UNREACHABLE, "The customer refused the connection"), True
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, requests.exceptions.SSLError) and not exchange.sent:
         return CustomerFailure(Reason.CUSTOMER_UNREACHABLE, "The TLS handshake with the customer failed"), False
     return CustomerFailure(Reason.CUSTOMER_UNREACHABLE,
                            "The connection to the customer broke before a full answer"), False
+
+
+class _NoCookies(DefaultCookiePolicy):
+    """The plug is stateless toward the customer: a cookie of one lead must never travel with another."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
 
 
 class Transport:
@@ -153,7 +184,8 @@ class Transport:
         self.max_answer_bytes = max_answer_bytes
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy or .netrc lookups per request: Lambda has neither
-        adapter = _DeadlineAdapter(pool_maxsize=16, max_retries=0)
+        self.session.cookies.set_policy(_NoCookies())
+        adapter = _Adapter(pool_maxsize=16, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -162,36 +194,36 @@ class Transport:
              params: dict[str, str] | None = None, on_sent: Callable[[], None] | None = None) -> Answer:
         """POST once (twice only if the first connection could not be made); raise CustomerFailure."""
         for attempt in (1, 2):
-            _current.sent = False
-            try:
-                return self._post_once(url, deadline, headers, json_body, form, params, on_sent)
-            except CustomerFailure:
-                raise
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                failure, retryable = _failure(exc, deadline)
-                if attempt == 2 or not retryable or _current.sent or deadline.remaining() < 2 * CONNECT_RETRY_PAUSE_S:
-                    raise failure from exc
-                time.sleep(CONNECT_RETRY_PAUSE_S)
+            if deadline.remaining() <= 0:
+                raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer")
+            with _watched(deadline, on_sent) as exchange:
+                try:
+                    return self._post_once(url, deadline, exchange, headers, json_body, form, params)
+                except Exception as exc:
+                    if not exchange.fired and not isinstance(
+                            exc, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
+                        raise
+                    failure, retryable = _failure(exc, exchange)
+                    if attempt == 2 or not retryable or exchange.sent \
+                            or deadline.remaining() < 2 * CONNECT_RETRY_PAUSE_S:
+                        raise failure from exc
+            time.sleep(CONNECT_RETRY_PAUSE_S)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _post_once(self, url: str, deadline: Deadline, headers: dict[str, str] | None, json_body: Any,
-                   form: dict[str, str] | None, params: dict[str, str] | None,
-                   on_sent: Callable[[], None] | None) -> Answer:
+    def _post_once(self, url: str, deadline: Deadline, exchange: _Exchange, headers: dict[str, str] | None,
+                   json_body: Any, form: dict[str, str] | None, params: dict[str, str] | None) -> Answer:
         left = deadline.remaining()
-        if left <= 0:
-            raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer")
-        _current.deadline, _current.on_sent = deadline, on_sent
+        response = self.session.post(url, headers=headers, json=json_body, data=form, params=params,
+                                     timeout=(left, left), allow_redirects=False, stream=True)
         try:
-            response = self.session.post(url, headers=headers, json=json_body, data=form, params=params,
-                                         timeout=(left, left), allow_redirects=False, stream=True)
-            try:
-                body = response.raw.read(self.max_answer_bytes + 1, decode_content=True) or b""
-            except BaseException:
-                response.close()
-                raise
-        finally:
-            _current.deadline = _current.on_sent = None
+            body = response.raw.read(self.max_answer_bytes + 1, decode_content=True) or b""
+        except BaseException:
+            response.close()
+            raise
         truncated = len(body) > self.max_answer_bytes
+        if exchange.fired:  # the socket was cut at the deadline: what was read may end anywhere
+            response.close()
+            raise TimeoutError("the lead's deadline has passed")
         if truncated:
             response.close()  # drop the connection rather than drain megabytes nobody reads
         else:
