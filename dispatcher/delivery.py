@@ -11,7 +11,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dispatcher import privacy
@@ -83,8 +83,12 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
         exc_info = None
         try:
             plug = plug_of()
+            privacy.learn_credentials(plug.credentials)
             deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
             outcome, answer = journey_steps(lead, plug, raw_body, deadline)
+            privacy.learn_credentials(plug.credentials)
+            if outcome.state == "refused" and privacy.reveals(outcome.reason):  # a code made of the person's data
+                outcome = replace(outcome, reason=Reason.REFUSED)
             status = ending_of(outcome.state, outcome.reason).status  # UnknownEnding: a bug of ours
             lead.end(outcome.state, outcome.reason)
             delivery = Delivery(status, envelope(outcome, lead.request_details, answer), outcome.state,

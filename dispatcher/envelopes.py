@@ -6,7 +6,7 @@ from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.outcome import Outcome
-from dispatcher.privacy import without_secrets
+from dispatcher.privacy import mask_credentials, without_secrets
 from dispatcher.reasons import Reason, reasons_with_status
 
 _LISTS_FIELDS = frozenset(reasons_with_status(400))  # a 400 always names the missing and the invalid fields
@@ -39,14 +39,14 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
             "customer_lead_id": outcome.customer_lead_id,
             "response_details": response_details(answer),
         }
-    error: dict[str, Any] = {"state": outcome.state, "reason": outcome.reason, **outcome.details}
+    error: dict[str, Any] = without_secrets({"state": outcome.state, "reason": outcome.reason, **outcome.details})
     if outcome.reason in _LISTS_FIELDS:
         error.setdefault("missing_fields", [])
         error.setdefault("invalid_fields", [])
     return {
         "request_details": request_details,
         "error": error,
-        "error_message": outcome.message or f"The lead ended {outcome.state} ({outcome.reason})",
+        "error_message": mask_credentials(outcome.message or f"The lead ended {outcome.state} ({outcome.reason})"),
         "response_details": response_details(answer),
     }
 

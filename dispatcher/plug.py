@@ -27,6 +27,11 @@ class Plug:
     reporter: Reporter
     customer_timeout_s: float
 
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Every secret this plug holds (the customer's and Rollbar's), read now: a token may have changed."""
+        return (*self.integration.auth.credentials, self.reporter.access_token)
+
 
 def build_plug(environ: Mapping[str, str]) -> Plug:
     """The plug for these variables; ConfigurationError names what is wrong."""

@@ -2,19 +2,24 @@
 
 Personal data is masked wherever text leaves for logs or Rollbar, with two nets: the personal values of the
 lead being handled (exact matches, whatever their shape), and patterns that look like an email address or a
-phone number (for text that never went through a lead). Secrets a customer's answer carries (a token
-endpoint's answer, say) are dropped from what the platform is shown.
+phone number (for text that never went through a lead).
+
+Credentials are masked by value: every secret the plug holds (client secrets, tokens, API keys, passwords),
+wherever a customer's answer echoes it (a token error repeating the secret, a PHP warning printing the URL
+with `?key=`), in the envelope, the logs and Rollbar items; secret keys of an answer are dropped as well.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 MASK = "[masked]"
+REDACTED = "[redacted]"
+MIN_CREDENTIAL_LENGTH = 4  # shorter values would mask ordinary words; no real credential is that short
 # Keys an answer may carry that must never be echoed to the platform (a token endpoint's answer, say).
 SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "signature", "client_secret"})
 _SECRET_IN_TEXT = re.compile(r"(?i)\b(" + "|".join(SECRET_KEYS) + r")(\s*[=:]\s*\"?)[^&\s\",;}]*")
@@ -23,6 +28,7 @@ _PHONE = re.compile(r"\+\d[\d .()-]{5,}\d")  # international numbers; ids and da
 _PERSONAL_PATHS = (("first_name",), ("last_name",), ("email",), ("phone",), ("address", "street"), ("consent", "ip"))
 
 _personal_values: ContextVar[tuple[str, ...]] = ContextVar("personal_values", default=())
+_credentials: ContextVar[tuple[str, ...]] = ContextVar("credentials", default=())
 
 
 def personal_values(body: Any) -> tuple[str, ...]:
@@ -41,12 +47,44 @@ def personal_values(body: Any) -> tuple[str, ...]:
 
 @contextmanager
 def masking() -> Iterator[None]:
-    """The scope of one lead: what `learn` makes known is forgotten at its end."""
-    token = _personal_values.set(())
+    """The scope of one lead: what `learn` and `learn_credentials` make known is forgotten at its end."""
+    personal, credentials = _personal_values.set(()), _credentials.set(())
     try:
         yield
     finally:
-        _personal_values.reset(token)
+        _personal_values.reset(personal)
+        _credentials.reset(credentials)
+
+
+def learn_credentials(values: Iterable[str]) -> None:
+    """Make the plug's credentials known to the masks, longest first (a token may contain a shorter secret)."""
+    usable = {value for value in values if isinstance(value, str) and len(value) >= MIN_CREDENTIAL_LENGTH}
+    _credentials.set(tuple(sorted(usable, key=len, reverse=True)))
+
+
+def mask_credentials(text: str) -> str:
+    for value in _credentials.get():
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+def reveals(token: str) -> bool:
+    """Whether a token (a customer's refusal code) repeats the lead's personal data or a credential."""
+    plain = _alphanumeric(token)
+    if not plain:
+        return False
+    if any(value in token for value in _credentials.get()):
+        return True
+    for value in _personal_values.get():
+        known = _alphanumeric(value)
+        if len(known) >= 3 and (known in plain or (len(plain) >= 3 and plain in known)):
+            return True
+    return False
+
+
+def _alphanumeric(text: str) -> str:
+    return "".join(character for character in text.lower() if character.isalnum())
 
 
 def learn(body: Any) -> None:
@@ -75,8 +113,8 @@ def mask_id(lead_id: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Text with the current lead's personal values and anything shaped like an email or phone masked."""
-    return _PHONE.sub(MASK, _EMAIL.sub(MASK, mask_known(text)))
+    """Text with the credentials, the lead's personal values and anything shaped like an email or phone masked."""
+    return _PHONE.sub(MASK, _EMAIL.sub(MASK, mask_known(mask_credentials(text))))
 
 
 def mask_deep(value: Any) -> Any:
@@ -91,11 +129,12 @@ def mask_deep(value: Any) -> Any:
 
 
 def without_secrets(value: Any) -> Any:
-    """The value with secret keys dropped at any depth and `key=value` secrets masked in text."""
+    """The value with secret keys dropped at any depth, `key=value` secrets and the plug's credentials masked
+    in every string (keys included)."""
     if isinstance(value, dict):
-        return {key: without_secrets(item) for key, item in value.items() if key not in SECRET_KEYS}
+        return {without_secrets(key): without_secrets(item) for key, item in value.items() if key not in SECRET_KEYS}
     if isinstance(value, list):
         return [without_secrets(item) for item in value]
     if isinstance(value, str):
-        return _SECRET_IN_TEXT.sub(r"\1\2[redacted]", value)
+        return mask_credentials(_SECRET_IN_TEXT.sub(r"\1\2" + REDACTED, value))
     return value

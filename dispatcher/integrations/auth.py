@@ -30,31 +30,26 @@ class StaticAuth:
     """Credentials that do not expire: the session never needs refreshing."""
 
     def __init__(self, base_url: str, *, headers: Mapping[str, str] | None = None,
-                 params: Mapping[str, str] | None = None) -> None:
+                 params: Mapping[str, str] | None = None, secrets: tuple[str, ...] = ()) -> None:
         self._session = CustomerSession(base_url=base_url, headers=dict(headers or {}), params=dict(params or {}))
+        self.credentials = secrets  # every secret value sent, masked wherever a customer echoes it
 
     @classmethod
     def bearer(cls, base_url: str, token: str) -> StaticAuth:
-        return cls(base_url, headers={"Authorization": f"Bearer {_header_safe(token)}"})
+        return cls(base_url, headers={"Authorization": f"Bearer {_header_safe(token)}"}, secrets=(token,))
 
     @classmethod
     def header(cls, base_url: str, name: str, value: str, prefix: str = "") -> StaticAuth:
-        return cls(base_url, headers={name: prefix + _header_safe(value)})
+        return cls(base_url, headers={name: prefix + _header_safe(value)}, secrets=(value,))
 
     @classmethod
     def query(cls, base_url: str, name: str, value: str) -> StaticAuth:
-        return cls(base_url, params={name: _header_safe(value)})
+        return cls(base_url, params={name: _header_safe(value)}, secrets=(value,))
 
     @classmethod
     def basic(cls, base_url: str, username: str, password: str) -> StaticAuth:
-        pair = f"{_header_safe(username)}:{_header_safe(password)}".encode("ascii")
-        return cls(base_url, headers={"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")})
-
-    @property
-    def credentials(self) -> tuple[str, ...]:
-        """Every secret value this auth sends, so that the plug can mask them wherever they are echoed."""
-        values = [*self._session.headers.values(), *self._session.params.values()]
-        return tuple(value for value in values if value)
+        pair = base64.b64encode(f"{_header_safe(username)}:{_header_safe(password)}".encode("ascii")).decode()
+        return cls(base_url, headers={"Authorization": f"Basic {pair}"}, secrets=(password, pair))
 
     def open(self, transport: Transport, deadline: Deadline, *,
              stale: CustomerSession | None = None) -> CustomerSession:
@@ -85,6 +80,13 @@ class OAuthToken:
         self._is_expired = is_expired
         self._lock = threading.Lock()
         self._session: CustomerSession | None = None
+        self._token = ""
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """The secrets of the form and the current token, masked wherever a customer echoes them."""
+        form_secrets = (value for key, value in self._form.items() if key in ("client_secret", "refresh_token"))
+        return (*form_secrets, self._token) if self._token else tuple(form_secrets)
 
     def is_expired(self, answer: Answer) -> bool:
         return self._is_expired(answer)
@@ -110,6 +112,7 @@ class OAuthToken:
             token, base_url = data.get("access_token"), data.get(self._base_url_key)
             if isinstance(token, str) and _TOKEN.fullmatch(token) and isinstance(base_url, str) \
                     and _BASE_URL.fullmatch(base_url):
+                self._token = token
                 return CustomerSession(base_url=base_url.rstrip("/"),
                                        headers={"Authorization": f"{self._scheme} {token}"})
         raise AnsweredFailure(self._token_outcome(answer, data), answer)

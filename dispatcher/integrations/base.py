@@ -43,6 +43,8 @@ class CustomerSession:
 
 
 class Auth(Protocol):
+    credentials: tuple[str, ...]  # every secret value it holds, for masking wherever a customer echoes one
+
     def open(self, transport: Transport, deadline: Deadline, *,
              stale: CustomerSession | None = None) -> CustomerSession:
         """A session to use; with `stale`, replace that session by a fresh one (one token refresh)."""
