@@ -39,6 +39,13 @@ def _errors(data: Any) -> list[dict[str, Any]]:
     return []
 
 
+def _field_names(fields: Any) -> list[str]:
+    """An error's `fields`: a list of names as documented; a lone name is one field, any other shape none."""
+    if isinstance(fields, str):
+        return [fields] if fields else []
+    return [name for name in fields if isinstance(name, str) and name] if isinstance(fields, list) else []
+
+
 def _session_expired(answer: Answer) -> bool:
     return answer.status == 401 and any(e.get("errorCode") == "INVALID_SESSION_ID" for e in _errors(answer.json()))
 
@@ -80,7 +87,7 @@ class Salesforce:
             return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our session after one token refresh")
         if answer.status == 400 and "REQUIRED_FIELD_MISSING" in codes:
             missing = [LEAD_FIELD_OF.get(f, f) for e in errors if e.get("errorCode") == "REQUIRED_FIELD_MISSING"
-                       for f in e.get("fields") or [] if isinstance(f, str)]
+                       for f in _field_names(e.get("fields"))]
             return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields: {message}",
                               missing_fields=missing)
         if answer.status == 400 and errors:
