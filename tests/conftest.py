@@ -1,5 +1,6 @@
-"""Shared fixtures: a Salesforce sandbox on a free port, the plug in process and under `chalice local`.
+"""Fixtures shared by the tiers: a Salesforce sandbox on a free port, the plug in process (functional tests).
 
+`chalice local` and the built package are the integration tier's own (tests/integration/conftest.py).
 The transition log's records propagate to the root logger during tests, so that pytest's `caplog` sees them.
 """
 
@@ -15,7 +16,7 @@ import pytest
 
 from dispatcher.translog import LOGGER_NAME
 from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
-from tests.support.project import make_project, running_plug
+from tests.support.project import make_project
 
 logging.getLogger(LOGGER_NAME).propagate = True
 
@@ -82,10 +83,3 @@ def plug_for() -> Iterator[Any]:
     yield build
     for client in made:
         client.close()
-
-
-@pytest.fixture(scope="session")
-def local_plug(salesforce: SalesforceSandbox) -> Iterator[Any]:
-    """`chalice local` with a stage of its own pointing at the sandbox (end-to-end tests)."""
-    with running_plug(salesforce_env(salesforce.base_url)) as running:
-        yield running

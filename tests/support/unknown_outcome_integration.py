@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dispatcher.answer import Answer
 from dispatcher.integrations.salesforce import from_env as salesforce_from_env
 from dispatcher.outcome import Outcome
-from dispatcher.answer import Answer
 
 
 class UnknownOutcome:

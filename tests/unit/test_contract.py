@@ -1,12 +1,23 @@
-"""The lead contract at runtime (SPEC section 2): reading the raw body, validating and normalising the lead."""
+"""The lead contract at runtime (SPEC section 2): reading the raw body, validating and normalising the lead.
+
+The runtime validates with Python's `re` (through jsonschema); JSON Schema patterns are ECMA 262, the dialect
+schemathesis (jsonschema_rs) and the platform's own validators read. Where the two dialects read a pattern
+differently, the plug would refuse leads the contract allows and accept leads it refuses; the pattern, white
+space, email and phone cases at the end (the contract fuzzing's finds among them) hold the two together.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
 
+import jsonschema_rs
 import pytest
 
-from dispatcher.contract import InvalidLead, read_body, validate_lead
+from dispatcher.contract import LEAD_SCHEMA, WHITESPACE, InvalidLead, read_body, validate_lead
 from tests.support.leads import make_lead
 
 REQUIRED = ("id", "created_at", "first_name", "last_name", "email", "phone", "product", "consent")
@@ -209,3 +220,94 @@ def test_a_deeply_nested_field_that_parses_is_an_invalid_field_not_a_crash(depth
 
 def test_a_str_body_is_read_as_utf_8_json():
     assert read_body(json.dumps({"first_name": "Élodie"}, ensure_ascii=False)) == {"first_name": "Élodie"}
+
+
+# -- the schema's patterns read alike in Python and in ECMA 262 --------------------------------------------------------
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+PATTERNS = sorted(set(_patterns(LEAD_SCHEMA)))
+# Every character of the Basic Multilingual Plane but surrogates, and one beyond it.
+CHARACTERS = [chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF] + ["\U0001F600"]
+# Where regex dialects differ: white space, controls, format characters; with ASCII and Latin-1 for company.
+DELICATE = [char for char in CHARACTERS
+            if char < "\u0100" or unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp"}]
+# One value each pattern accepts, so that a character before or after it is judged by the pattern's edges.
+SAMPLES = ("a", "AB", "12", "Élodie", "lead-0001", "elodie@exemple.fr", "+33612345678", "2026-11-26T09:30:00Z")
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda pattern: pattern[:40])
+def test_every_pattern_means_the_same_in_python_and_in_ecma_262(pattern):
+    # `\s` is wider in Python (U+001C-U+001F, U+0085) and narrower (no U+FEFF) than in ECMA 262, and
+    # Python's `$` also matches before a final newline: an `extra` key "source\n" was accepted.
+    python, ecma = re.compile(pattern), jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+    texts = [text for char in DELICATE for sample in SAMPLES for text in (char, sample + char, char + sample)]
+    disagreements = [text for text in texts if bool(python.search(text)) != ecma.is_valid(text)]
+    assert disagreements == []
+
+
+def test_the_white_space_the_schema_tolerates_is_exactly_what_the_plug_trims():
+    phone = re.compile(LEAD_SCHEMA["$defs"]["phone"]["pattern"])
+    tolerated = {char for char in CHARACTERS if phone.search("+123456789012345" + char)}
+    assert tolerated == set(WHITESPACE)
+    lead = validate_lead(make_lead(first_name=WHITESPACE + "Élodie" + WHITESPACE))
+    assert lead["first_name"] == "Élodie"
+
+
+def _invalid_fields(**overrides: Any) -> list[str]:
+    try:
+        validate_lead(make_lead(**overrides))
+    except InvalidLead as error:
+        return error.invalid_fields
+    return []
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    pytest.param({"first_name": "\x1cÉlodie"}, "first_name", id="info-separator-before-a-name"),
+    pytest.param({"id": "lead-1\x1f"}, "id", id="unit-separator-after-an-id"),
+    pytest.param({"last_name": "Dupré\x85"}, "last_name", id="next-line-control-after-a-name"),
+    pytest.param({"phone": "+33612345678\x1e"}, "phone", id="record-separator-after-a-phone"),
+    pytest.param({"extra": {"source\n": "x"}}, "extra", id="extra-key-with-a-final-newline"),
+])
+def test_a_control_character_python_took_for_white_space_is_refused(overrides, field):
+    # Python's `re` reads these as white space (or `$` as the end) and the plug once accepted the lead,
+    # trimming the control away; ECMA 262 refuses them, so schemathesis' negative cases got 201.
+    assert _invalid_fields(**overrides) == [field]
+
+
+@pytest.mark.parametrize("email", [
+    "elodie.dupre@exemple.fr", "Elodie.Dupre@Exemple.FR", "o'brien+leads@mail.example.co.uk",
+    "a_b-c@x-y.io", "  elodie@exemple.fr\t", "x@" + "d" * 63 + ".museum",
+])
+def test_a_valid_email(email):
+    assert _invalid_fields(email=email) == []
+    assert validate_lead(make_lead(email=email))["email"] == email.strip().lower()
+
+
+@pytest.mark.parametrize("email", [
+    "elodie", "elodie@exemple", "elodie@@exemple.fr", ".elodie@exemple.fr", "elodie.@exemple.fr",
+    "elo..die@exemple.fr", "élodie@exemple.fr", "elodie@exemple.fr.", "elodie@-exemple.fr", "elodie@exemple-.fr",
+    "elodie@exemple.f", "elodie@exemple.f2", "elodie@[192.0.2.1]", '"elodie"@exemple.fr', "elo die@exemple.fr",
+    "elodie@" + "d" * 64 + ".fr", "e" * 245 + "@exemple.fr",
+])
+def test_an_invalid_email(email):
+    assert _invalid_fields(email=email) == ["email"]
+
+
+@pytest.mark.parametrize(("phone", "valid"), [
+    ("+33612345678", True), ("+1202555", True), ("+123456789012345", True), (" +33612345678 ", True),
+    ("0612345678", False), ("+0612345678", False), ("+33 6 12 34 56 78", False), ("+33-612345678", False),
+    ("+123456", False), ("+1234567890123456", False), ("+٣٣٦١٢٣٤٥٦٧٨", False),
+])
+def test_a_phone_is_e164(phone, valid):
+    assert _invalid_fields(phone=phone) == ([] if valid else ["phone"])

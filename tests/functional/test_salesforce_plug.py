@@ -1,4 +1,5 @@
-"""Functional: POST /send through chalice.test.Client, with real customers on 127.0.0.1 behind it.
+"""A Salesforce deployment through the app: POST /send through chalice.test.Client, with real Salesforce-shaped
+customers on 127.0.0.1 behind it (the sandbox, or a scripted one for answers the sandbox never gives).
 
 Every status of SPEC section 3 is reached here (500 through a deliberately broken integration), every
 envelope is checked against the schema that contracts/openapi.yaml names for its status, and every
@@ -61,6 +62,7 @@ def created_with(salesforce: SalesforceSandbox, email: str) -> list[str]:
 
 
 # -- 201 and 409 ------------------------------------------------------------------------------------------------------
+
 
 def test_a_valid_lead_is_created_once_with_its_salesforce_id(plug, salesforce):
     lead = make_lead()
@@ -152,7 +154,40 @@ def test_a_body_without_content_type_is_still_an_envelope(plug, salesforce):
     assert len(lead_posts(salesforce, lead["email"])) == 1
 
 
+WRONG_TYPES = [None, 0, 1.5, True, [], {}, ["x"], "", " "]
+
+
+@pytest.mark.parametrize("field", ["id", "created_at", "first_name", "last_name", "email", "phone", "product",
+                                   "consent", "civility", "company", "address", "source", "comment", "extra"])
+def test_wrong_types_everywhere_are_named(plug, field):
+    for wrong in WRONG_TYPES:
+        lead = make_lead()
+        lead[field] = wrong
+        status, envelope = plug.post(lead)
+        if status == 201:
+            assert field in ("company", "comment", "source", "address", "extra") and wrong in ("", {}, " ")
+            continue
+        assert status == 400, (field, wrong, envelope)
+        named = envelope["error"]["invalid_fields"] + envelope["error"]["missing_fields"]
+        assert any(name == field or name.startswith(field + ".") for name in named), (field, wrong, envelope)
+
+
+def test_a_control_character_around_a_name_gets_the_400_envelope_naming_it(plug):
+    status, envelope = plug.post(make_lead(first_name="Élodie\x1c"))
+    assert status == 400
+    assert envelope["error"] == {"state": "failed", "reason": "invalid_lead", "missing_fields": [],
+                                 "invalid_fields": ["first_name"]}
+    assert envelope["request_details"] == {}
+
+
+def test_a_deep_body_holding_a_surrogate_escape_is_a_400_not_a_500(plug):
+    nested = '{"extra": ' * 900 + '"\\ud800"' + "}" * 900
+    status, envelope = plug.post(nested)
+    assert (status, envelope["error"]["reason"]) == (400, "invalid_lead")
+
+
 # -- unknown keys and unicode -----------------------------------------------------------------------------------------
+
 
 def test_unknown_keys_are_ignored_and_never_sent(plug, salesforce):
     lead = make_lead(score="87-hot", internal_notes="do-not-forward", utm={"x": "y"}, partner_id=4711,
@@ -191,7 +226,33 @@ def test_unicode_names_arrive_intact_at_salesforce(plug, salesforce, first_name,
     assert len(lead_posts(salesforce, lead["email"])) == 1
 
 
+def test_an_unknown_key_of_address_nested_600_deep_is_ignored_not_an_internal_error(plug):
+    # Trimming once walked every nested object, and a deep one under an unknown key was a RecursionError (500).
+    deep = '{"floor": ' * 600 + '"3"' + "}" * 600
+    body = json.dumps(make_lead(address=None))[:-1] + f', "address": {{"city": "Lyon", "building": {deep}}}}}'
+    status, envelope = plug.post(body)
+    assert status == 201, envelope
+
+
+def test_a_no_break_space_around_a_name_is_trimmed_before_it_reaches_the_customer(plug, salesforce):
+    # U+00A0 comes with copy-pasted names; both regex dialects count it as white space, so the plug trims it.
+    status, envelope = plug.post(make_lead(first_name="\xa0Élodie\xa0", last_name="Dupré\u202f"))
+    assert status == 201, envelope
+    sent = salesforce.leads[envelope["customer_lead_id"]]
+    assert (sent["FirstName"], sent["LastName"]) == ("Élodie", "Dupré")
+
+
+def test_a_lone_surrogate_is_refused_and_a_real_pair_is_kept(plug):
+    lead = make_lead()
+    raw = json.dumps(lead).replace('"first_name": "', '"first_name": "\\ud800', 1)
+    status, envelope = plug.post(raw)
+    assert (status, envelope["error"]["invalid_fields"]) == (400, ["body"])
+    pair = json.dumps(make_lead()).replace('"first_name": "', '"first_name": "\\ud83d\\ude00', 1)
+    assert plug.post(pair)[0] == 201
+
+
 # -- 401 --------------------------------------------------------------------------------------------------------------
+
 
 def test_a_wrong_client_secret_is_unauthorized_and_the_lead_is_never_sent(plug_for, salesforce):
     lead = make_lead()
@@ -242,6 +303,7 @@ def test_a_session_refused_after_one_refresh_is_unauthorized(plug_for):
 
 # -- 404 --------------------------------------------------------------------------------------------------------------
 
+
 def test_a_login_url_whose_token_path_is_not_found_is_404(plug_for, salesforce):
     lead = make_lead()
     plug = plug_for(salesforce_env(salesforce.base_url + "/no-such-org"))
@@ -264,6 +326,7 @@ def test_a_lead_endpoint_that_is_not_found_is_404_and_sent_once(plug_for):
 
 # -- 406 --------------------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("overrides", "reason"), [
     pytest.param({"address": {"city": "Boston", "country": "US"}}, "FIELD_CUSTOM_VALIDATION_EXCEPTION",
                  id="outside-europe"),
@@ -282,6 +345,7 @@ def test_a_lead_the_customer_refuses_is_406_with_its_code(plug, salesforce, over
 
 # -- 500 --------------------------------------------------------------------------------------------------------------
 
+
 def test_a_bug_of_ours_is_a_500_internal_error_envelope(plug_for, salesforce, monkeypatch):
     # The honest way in: an integration whose translation raises (tests/support/broken_integration.py).
     monkeypatch.setitem(integrations.MODULES, "broken", "tests.support.broken_integration")
@@ -293,7 +357,16 @@ def test_a_bug_of_ours_is_a_500_internal_error_envelope(plug_for, salesforce, mo
     assert lead_posts(salesforce, lead["email"]) == []
 
 
+def test_an_end_the_status_table_does_not_know_is_our_bug_not_a_success(plug_for, salesforce, monkeypatch):
+    monkeypatch.setitem(integrations.MODULES, "unknown_outcome", "tests.support.unknown_outcome_integration")
+    plug = plug_for(salesforce_env(salesforce.base_url, CUSTOMER="unknown_outcome"))
+    status, envelope = plug.post(make_lead())
+    assert (status, envelope["error"]) == (500, {"state": "failed", "reason": "internal_error"})
+    assert "customer_lead_id" not in envelope
+
+
 # -- 502 --------------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("trigger", "customer_status"), [
     pytest.param("+error500", 500, id="salesforce-500"),
@@ -334,6 +407,24 @@ def test_an_answer_that_is_not_salesforces_is_a_bad_customer_response(plug_for, 
     assert len(customer.lead_posts()) == 1
 
 
+def test_a_deeply_nested_customer_answer_is_shown_as_text_not_a_crash(plug_for):
+    deep = b'{"a": ' * 520 + b"1" + b"}" * 520
+    with ScriptedSalesforce(lead=(201, deep)) as customer:
+        status, envelope = plug_for(salesforce_env(customer.base_url)).post(make_lead())
+    assert (status, envelope["error"]["reason"]) == (502, "bad_customer_response")
+    assert envelope["response_details"]["body"].startswith('{"a": {"a":')
+
+
+def test_nan_in_a_customer_answer_never_makes_the_envelope_invalid_json(plug_for):
+    with ScriptedSalesforce(lead=(201, b'{"id": "00Q1", "success": true, "score": NaN}')) as customer:
+        plug = plug_for(salesforce_env(customer.base_url))
+        response = plug.client.http.post("/send", headers={"Content-Type": "application/json"},
+                                         body=json.dumps(make_lead()).encode())
+    assert response.status_code == 502
+    envelope = json.loads(response.body, parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)))
+    assert envelope["error"]["reason"] == "bad_customer_response"
+
+
 @pytest.mark.parametrize("token", [
     pytest.param("00D€uro", id="not-latin-1"),
     pytest.param("00Dline\r\nX-Injected: 1", id="with-a-line-break"),
@@ -362,6 +453,7 @@ def test_an_unusable_token_answer_never_puts_the_token_in_the_envelope(plug_for,
 
 
 # -- coverage of the status table -------------------------------------------------------------------------------------
+
 
 def test_every_status_of_the_spec_was_reached_through_the_app(request):
     """Runs last in this module (pytest keeps file order): the SPEC statuses a Salesforce deployment can give."""

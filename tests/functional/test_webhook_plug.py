@@ -1,5 +1,6 @@
-"""The two example webhook customers, end to end over HTTP: the plug in process with a stage of its own, the
-sandbox customers on 127.0.0.1, and the fixtures sent in order (as the README says to do for a new customer)."""
+"""The two example webhook customers through the app: the plug in process (chalice.test.Client) with a stage of
+its own, the sandbox customers on 127.0.0.1, and the fixtures sent in order (as the README says to do for a new
+customer)."""
 
 from __future__ import annotations
 

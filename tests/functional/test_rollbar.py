@@ -7,6 +7,7 @@ pyrollbar sent.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,11 @@ from tests.conftest import salesforce_env
 from tests.support.faulty import FaultyCustomer
 from tests.support.leads import make_lead
 from tests.support.rollbar_catcher import RollbarCatcher
+
+ROLLBAR_BUDGET_S = 1.0  # dispatcher/reporting.py waits for a Rollbar item this long at most before answering
+# Correctness, not speed: a loaded machine may answer seconds late; a plug without the budget would wait for the
+# hanging Rollbar (60 s in tests/support/faulty.py).
+ROLLBAR_MARGIN_S = 3.0
 
 
 @pytest.fixture
@@ -88,3 +94,15 @@ def test_a_rollbar_that_is_down_does_not_change_the_answer(plug_for, salesforce)
                          ROLLBAR_ENDPOINT=f"http://127.0.0.1:{free_port()}/api/1/")
     status, envelope = plug_for(env).post(make_lead())
     assert (status, envelope["error"]["reason"]) == (502, "customer_unreachable")
+
+
+def test_a_hanging_rollbar_holds_the_answer_no_longer_than_its_budget(plug_for):
+    with FaultyCustomer("html503") as customer, FaultyCustomer("hang") as rollbar:
+        plug = plug_for(salesforce_env(customer.base_url, ROLLBAR_ACCESS_TOKEN="t",
+                                       ROLLBAR_ENDPOINT=rollbar.base_url + "/api/1/"))
+        started = time.monotonic()
+        status, _ = plug.post(make_lead())
+        elapsed = time.monotonic() - started
+    assert status == 502
+    assert len(rollbar.lead_posts) == 1, "the item did reach Rollbar"
+    assert elapsed < ROLLBAR_BUDGET_S + ROLLBAR_MARGIN_S, f"answered after {elapsed:.1f} s"

@@ -11,7 +11,7 @@ import requests
 
 from tests.support.leads import make_lead
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "trace.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "trace.py"
 
 
 def run_trace(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -1,12 +1,10 @@
-"""Bad input never breaks the plug: over real HTTP, every nasty body gets a 400 envelope, never a 500.
-
-Also: concurrent leads on `chalice local` never mix their state, tokens or envelopes.
+"""Bad input never breaks the plug: over real HTTP to `chalice local`, every nasty body gets a 400 envelope,
+never a 500. (Wrong types in every field, through the app in process: tests/functional/test_salesforce_plug.py.)
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -48,46 +46,3 @@ def test_a_nasty_body_gets_the_400_envelope(local_plug, body, content_type):
     assert envelope["error"]["missing_fields"] or envelope["error"]["invalid_fields"]
     assert envelope["request_details"] == {} and envelope["response_details"] == {"http_status_code": None}
 
-
-WRONG_TYPES = [None, 0, 1.5, True, [], {}, ["x"], "", " "]
-
-
-@pytest.mark.parametrize("field", ["id", "created_at", "first_name", "last_name", "email", "phone", "product",
-                                   "consent", "civility", "company", "address", "source", "comment", "extra"])
-def test_wrong_types_everywhere_are_named(plug, field):
-    for wrong in WRONG_TYPES:
-        lead = make_lead()
-        lead[field] = wrong
-        status, envelope = plug.post(lead)
-        if status == 201:
-            assert field in ("company", "comment", "source", "address", "extra") and wrong in ("", {}, " ")
-            continue
-        assert status == 400, (field, wrong, envelope)
-        named = envelope["error"]["invalid_fields"] + envelope["error"]["missing_fields"]
-        assert any(name == field or name.startswith(field + ".") for name in named), (field, wrong, envelope)
-
-
-def test_concurrent_leads_never_mix_their_envelopes(local_plug, salesforce):
-    leads = [make_lead(first_name=f"Prénom{n}", last_name=f"Nom{n}") for n in range(24)]
-
-    def send(lead: dict) -> tuple[dict, requests.Response]:
-        return lead, requests.post(local_plug.url, json=lead, timeout=30)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(send, leads))
-    ids = set()
-    for lead, response in results:
-        assert response.status_code == 201, response.text
-        envelope = response.json()
-        assert envelope["request_details"]["Email"] == lead["email"]
-        assert envelope["request_details"]["LastName"] == lead["last_name"]
-        assert salesforce.leads[envelope["customer_lead_id"]]["Email"] == lead["email"]
-        ids.add(envelope["customer_lead_id"])
-    assert len(ids) == len(leads)
-    by_lead = {}
-    for line in local_plug.log_lines():
-        by_lead.setdefault(line["lead_id"], []).append(line)
-    for lead in leads:
-        path = [line["to"] for line in by_lead[lead["id"]]]
-        assert path == ["validated", "translated", "sent", "accepted"]
-        assert len({line["trace_id"] for line in by_lead[lead["id"]]}) == 1

@@ -1,17 +1,16 @@
-"""Zoho CRM end to end over HTTP, against an emulator answering as Zoho documents (sandbox/zoho.py)."""
+"""Zoho CRM through the app in process (chalice.test.Client), against an emulator on 127.0.0.1 answering as Zoho
+documents (sandbox/zoho.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from sandbox.zoho import ZohoSandbox
 from tests.support.customers import fixture_cases, zoho_env
 from tests.support.envelopes import assert_envelope
 from tests.support.leads import make_lead
-from tests.support.project import running_plug
 
 
 @pytest.fixture
@@ -73,12 +72,3 @@ def test_zoho_failing_is_a_502(plug_for, zoho):
     status, envelope = plug_for(zoho_env(zoho)).post(make_lead(email="elodie+error500@exemple.fr"))
     assert (status, envelope["error"]["reason"]) == (502, "customer_error")
 
-
-def test_through_chalice_local_with_a_zoho_stage(zoho):
-    with running_plug(zoho_env(zoho), stage="zoho-e2e") as plug:
-        lead = make_lead()
-        first = requests.post(plug.url, json=lead, timeout=10)
-        again = requests.post(plug.url, json={**lead, "id": lead["id"] + "-again"}, timeout=10)
-    assert first.status_code == 201, first.text
-    assert again.status_code == 409, again.text
-    assert again.json()["error"] == {"state": "duplicate", "reason": "duplicate"}

@@ -1,18 +1,17 @@
 """The Lambda package, proven: what `chalice package` builds runs a lead on its own, and carries nothing else.
 
-The zip is unpacked into an empty folder and imported by a fresh interpreter that sees only that folder
-and the standard library (`-I -S`: no site-packages of the venv), as Lambda imports it from /var/task.
+The zip (the `package` fixture of tests/integration/conftest.py) is unpacked into an empty folder and imported
+by a fresh interpreter that sees only that folder and the standard library (`-I -S`: no site-packages of the
+venv), as Lambda imports it from /var/task.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,11 @@ import pytest
 from sandbox.salesforce import SalesforceSandbox
 from tests.conftest import salesforce_env
 from tests.support.leads import make_lead
-from tests.support.project import CHALICE, make_project
+from tests.support.project import ROOT
 
 pytestmark = pytest.mark.slow
 
-INVOKER = Path(__file__).parent / "support" / "lambda_event.py"
+INVOKER = ROOT / "tests" / "support" / "lambda_event.py"
 MAX_ZIP_BYTES = 3 * 1024 * 1024  # chalice in requirements.txt would drag botocore in (about 16 MB)
 RUNTIME = {"app.py", "dispatcher", "contracts", "chalice", "requests", "urllib3", "certifi", "idna",
            "charset_normalizer", "jsonschema", "jsonschema_specifications", "referencing", "rpds", "attr", "attrs",
@@ -32,22 +31,6 @@ RUNTIME = {"app.py", "dispatcher", "contracts", "chalice", "requests", "urllib3"
 DEVELOPMENT = {"tests", "fixtures", "sandbox", "scripts", ".chalice", "pytest", "_pytest", "pluggy", "schemathesis",
                "hypothesis", "hypothesis_jsonschema", "botocore", "boto3", "s3transfer", "ruff", "yaml", "click",
                "pip", "setuptools", "wheel"}
-
-
-@pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """`chalice package` of a throwaway stage project; the path of its deployment.zip."""
-    project = make_project("package", salesforce_env("http://127.0.0.1:9"))
-    out = tmp_path_factory.mktemp("package")
-    try:
-        # The packager writes a SAM template too, which needs a region; no AWS account or credentials are used.
-        env = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"}
-        built = subprocess.run([CHALICE, "--project-dir", str(project), "package", "--stage", "package", str(out)],
-                               capture_output=True, text=True, env=env, timeout=240, check=False)
-        assert built.returncode == 0, built.stdout + built.stderr
-        yield out / "deployment.zip"
-    finally:
-        shutil.rmtree(project, ignore_errors=True)
 
 
 def top_level_names(archive: Path) -> set[str]:

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from sandbox.webhook import WebhookSandbox
+from tests.integration.test_package import INVOKER
 from tests.support.customers import ROOT, acme_env
 from tests.support.leads import make_lead
-from tests.test_package import INVOKER, package  # noqa: F401 - the fixture that builds deployment.zip
 
 pytestmark = pytest.mark.slow
 
 
-def test_the_packaged_plug_serves_a_webhook_customer_from_its_file(package: Path, tmp_path: Path):  # noqa: F811
+def test_the_packaged_plug_serves_a_webhook_customer_from_its_file(package: Path, tmp_path: Path):
     task = tmp_path / "task"
     with zipfile.ZipFile(package) as zipped:
         zipped.extractall(task)

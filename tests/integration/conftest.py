@@ -1,0 +1,38 @@
+"""The integration tier's fixtures: the plug under `chalice local`, and the Lambda package `chalice package` builds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.salesforce import SalesforceSandbox
+from tests.conftest import salesforce_env
+from tests.support.project import CHALICE, LocalPlug, make_project, running_plug
+
+
+@pytest.fixture(scope="session")
+def local_plug(salesforce: SalesforceSandbox) -> Iterator[LocalPlug]:
+    """`chalice local` with a stage of its own pointing at the sandbox."""
+    with running_plug(salesforce_env(salesforce.base_url)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`chalice package` of a throwaway stage project, built once for the session; the path of its deployment.zip."""
+    project = make_project("package", salesforce_env("http://127.0.0.1:9"))
+    out = tmp_path_factory.mktemp("package")
+    try:
+        # The packager writes a SAM template too, which needs a region; no AWS account or credentials are used.
+        env = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"}
+        built = subprocess.run([CHALICE, "--project-dir", str(project), "package", "--stage", "package", str(out)],
+                               capture_output=True, text=True, env=env, timeout=240, check=False)
+        assert built.returncode == 0, built.stdout + built.stderr
+        yield out / "deployment.zip"
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
