@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 bench-coldstart: $(STAMP)
-	$(BIN)/python scripts/bench_coldstart.py
+	$(BIN)/python scripts/bench.py --coldstart-only
 
 package: $(STAMP)  ## the prod stage's Lambda package (deployment.zip + SAM template) in build/package; no AWS account used
 	rm -rf build/package

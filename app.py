@@ -22,6 +22,15 @@ from dispatcher.reasons import ENDINGS, Reason
 JSON = {"Content-Type": "application/json"}
 
 
+def _raw_body(request: Request) -> bytes | str | None:
+    """The body as sent. Chalice cannot encode a Lambda event's body string that holds a lone surrogate: that
+    body is passed on as text, and refused as a lead like any other body that is not UTF-8 JSON."""
+    try:
+        return request.raw_body
+    except UnicodeEncodeError:
+        return request.to_original_event().get("body")
+
+
 def create_app() -> Chalice:
     """The Chalice app and its routes, with one plug built once (see `PlugHolder`)."""
     app = Chalice(app_name="lead-plug")
@@ -45,7 +54,7 @@ def create_app() -> Chalice:
         """One lead in, one envelope out; the raw body is read as JSON whatever the Content-Type says."""
         request = current.get()
         request_epoch_ms = (request.context or {}).get("requestTimeEpoch")
-        delivery = deliver(request.raw_body, plug.get, request.lambda_context, request_epoch_ms)
+        delivery = deliver(_raw_body(request), plug.get, request.lambda_context, request_epoch_ms)
         return Response(body=delivery.envelope, status_code=delivery.status, headers=JSON)
 
     @app.route("/send", methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"], content_types=["*/*"],

@@ -31,6 +31,7 @@ MAX_BODY_BYTES = 1_000_000  # a lead is a few kB; anything near API Gateway's 10
 # Built once, when the plug starts (jsonschema's documented way: check the schema, then keep the validator).
 Draft202012Validator.check_schema(LEAD_SCHEMA)
 LEAD_VALIDATOR = Draft202012Validator(LEAD_SCHEMA)
+_ID_VALIDATOR = Draft202012Validator(LEAD_SCHEMA["properties"]["id"])
 
 Lead = dict[str, Any]
 
@@ -138,9 +139,10 @@ def validate_lead(body: Any, customer_required: Sequence[str] = ()) -> Lead:
 
 
 def lead_id_of(body: Any) -> str | None:
-    """The lead's id for logs, when the body has a usable one, even if the rest of the lead is invalid."""
+    """The lead's id for logs, when the body has one the schema accepts, even if the rest of the lead is invalid
+    (tabs, line breaks and invisible characters inside included: every such id must be traceable)."""
     if isinstance(body, dict):
         value = body.get("id")
-        if isinstance(value, str) and 0 < len(value.strip(WHITESPACE)) <= 64 and value.isprintable():
+        if isinstance(value, str) and _ID_VALIDATOR.is_valid(value):
             return value.strip(WHITESPACE)
     return None

@@ -43,13 +43,13 @@ assert TERMINAL == TERMINAL_STATES == set(_ENDING_TRIGGER), "the machine and the
 class Journey:
     """One lead's way through the machine: its ids for the log, what was sent, and the reason it ended.
 
-    `transitions` binds the moves (`validate()`, `send()`, `may_send()`, `trigger(name)`...) when the journey
+    `transitions` binds the moves (`validate()`, `send()`, `trigger(name)`, `is_<state>()`...) when the journey
     is attached to the machine.
     """
 
     state: str
     trigger: Any  # bound by the machine: fires a move by its name
-    may_send: Any
+    is_translated: Any
     send: Any
 
     def __init__(self, trace_id: str, lead_id: str | None = None) -> None:
@@ -65,7 +65,7 @@ class Journey:
 
     def request_left(self) -> None:
         """The lead's request is leaving (its first byte is being written): `sent`, once per lead."""
-        if self.may_send():
+        if self.is_translated():  # a resend after a token refresh has left already
             self.send()
 
     def end(self, state: str, reason: str) -> None:

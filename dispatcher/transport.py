@@ -12,7 +12,9 @@ being written (SPEC section 1, `sent`). A failure before that certainly left the
 
 from __future__ import annotations
 
+import heapq
 import http.client
+import itertools
 import socket
 import threading
 import time
@@ -39,35 +41,38 @@ CONNECT_RETRY_PAUSE_S = 0.1
 
 
 class _Exchange:
-    """One POST under the deadline: the watchdog over its sockets, and whether the request left."""
+    """One POST under the deadline: the sockets it uses, whether the request left, whether it was cut."""
 
     def __init__(self, deadline: Deadline, on_sent: Callable[[], None] | None) -> None:
+        self.at = deadline.customer_at
         self.on_sent = on_sent
         self.sent = False
         self.fired = False
+        self.over = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(deadline.remaining(), self._fire)
-        self._timer.daemon = True
 
     def request_leaves(self, sock: socket.socket) -> None:
-        self.watch(sock)
-        self.sent = True
-        if self.on_sent is not None:
-            self.on_sent()
-
-    def watch(self, sock: socket.socket) -> None:
         with self._lock:
             self._sockets.append(sock)
             if self.fired:
                 _shut(sock)
+        self.sent = True
+        if self.on_sent is not None:
+            self.on_sent()
 
-    def _fire(self) -> None:
-        """At the deadline (timer thread): a read or write blocked on these sockets returns at once."""
+    def cut(self) -> None:
+        """At the deadline (watchdog thread): a read or write blocked on these sockets returns at once."""
         with self._lock:
+            if self.over:
+                return
             self.fired = True
             for sock in self._sockets:
                 _shut(sock)
+
+    def end(self) -> None:
+        with self._lock:
+            self.over = True
 
 
 def _shut(sock: socket.socket) -> None:
@@ -77,6 +82,39 @@ def _shut(sock: socket.socket) -> None:
         pass
 
 
+class _Watchdog:
+    """One thread for the whole process: it cuts each exchange still running at its deadline.
+
+    A thread per exchange (threading.Timer) would cost a thread start on every lead; here an exchange is one
+    entry in a heap, and an exchange that ended is simply dropped when its time comes.
+    """
+
+    def __init__(self) -> None:
+        self._wakeup = threading.Condition()
+        self._due: list[tuple[float, int, _Exchange]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, exchange: _Exchange) -> None:
+        with self._wakeup:
+            heapq.heappush(self._due, (exchange.at, next(self._order), exchange))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="customer-deadline-watchdog", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is exchange:  # earlier than what the thread waits for
+                self._wakeup.notify()
+
+    def _run(self) -> None:
+        with self._wakeup:
+            while True:
+                now = time.monotonic()
+                while self._due and (self._due[0][0] <= now or self._due[0][2].over):
+                    self._due[0][2].cut()
+                    heapq.heappop(self._due)
+                self._wakeup.wait(self._due[0][0] - now if self._due else None)
+
+
+_WATCHDOG = _Watchdog()
 _exchange: ContextVar[_Exchange | None] = ContextVar("exchange", default=None)
 
 
@@ -84,11 +122,11 @@ _exchange: ContextVar[_Exchange | None] = ContextVar("exchange", default=None)
 def _watched(deadline: Deadline, on_sent: Callable[[], None] | None) -> Iterator[_Exchange]:
     exchange = _Exchange(deadline, on_sent)
     token = _exchange.set(exchange)
-    exchange._timer.start()
+    _WATCHDOG.watch(exchange)
     try:
         yield exchange
     finally:
-        exchange._timer.cancel()
+        exchange.end()
         _exchange.reset(token)
 
 

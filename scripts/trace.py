@@ -39,11 +39,14 @@ def _objects_in(text: str) -> Iterator[dict[str, Any]]:
 
 def transitions(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """The transition records in log text, unwrapping CloudWatch's exports."""
-    for raw_line in lines:
-        line = raw_line
-        if '""' in line and not line.lstrip().startswith("{"):
-            line = " ".join(next(csv.reader(io.StringIO(line)), []))  # a CSV export doubles inner quotes
-        for value in _objects_in(line):
+    for line in lines:
+        values = list(_objects_in(line))
+        if not any(FIELDS <= value.keys() or "events" in value or "message" in value for value in values) \
+                and '""' in line:
+            # A CSV export doubles the quotes inside its fields; read that way only when the line as it is
+            # holds no record (an id ending in a quote is written \" and looks doubled too).
+            values = list(_objects_in(" ".join(next(csv.reader(io.StringIO(line)), []))))
+        for value in values:
             if FIELDS <= value.keys():
                 yield value
             for event in value.get("events") or []:

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 RUNTIME_MODULES = ("app", "dispatcher", "chalice", "requests", "urllib3", "jsonschema", "rpds", "transitions",
-                   "rollbar")
+                   "rollbar", "re2")
 
 
 class LambdaContext:

@@ -38,3 +38,14 @@ def make_lead(**overrides: Any) -> dict[str, Any]:
         else:
             lead[key] = copy.deepcopy(value)
     return lead
+
+
+# Ids the schema accepts that a careless log or parser would lose: each must stay traceable (SPEC section 6).
+TRACEABLE_IDS = {
+    "tab": "lead\twith-a-tab",
+    "line-break": "lead\nwith-a-line-break",
+    "soft-hyphen": "lead\u00adsoft-hyphen",
+    "zero-width-space": "lead\u200bzero-width-space",
+    "quote-at-the-end": 'lead-ending-in-a-quote"',
+    "backslash": "lead\\backslash",
+}
