@@ -24,7 +24,7 @@ from dispatcher.jsonpath import lookup
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
 LEAD_SCHEMA: dict[str, Any] = json.loads((CONTRACTS_DIR / "lead.schema.json").read_text(encoding="utf-8"))
 LEAD_FIELDS: frozenset[str] = frozenset(LEAD_SCHEMA["properties"])
-# The schema's white space class, character for character (tests/test_contract_findings.py holds them together).
+# The schema's white space class, character for character (tests/unit/test_contract.py holds them together).
 WHITESPACE = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 MAX_BODY_BYTES = 1_000_000  # a lead is a few kB; anything near API Gateway's 10 MB is not a lead
 

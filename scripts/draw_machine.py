@@ -49,7 +49,7 @@ def mermaid() -> str:
 def section(diagram: str) -> str:
     """What goes between the README's diagram markers."""
     return (f"```mermaid\n{diagram}```\n\n"
-            "Drawn from `dispatcher/machine.py` by `scripts/draw_machine.py --write`; `tests/test_diagram.py` "
+            "Drawn from `dispatcher/machine.py` by `scripts/draw_machine.py --write`; `tests/unit/test_diagram.py` "
             "fails when\nthe drawing and the machine differ.\n")
 
 
