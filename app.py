@@ -55,7 +55,7 @@ def create_app() -> Chalice:
         request = current.get()
         request_epoch_ms = (request.context or {}).get("requestTimeEpoch")
         delivery = deliver(_raw_body(request), plug.get, request.lambda_context, request_epoch_ms)
-        return Response(body=delivery.envelope, status_code=delivery.status, headers=JSON)
+        return Response(body=delivery.envelope, status_code=delivery.status, headers={**JSON, **delivery.headers})
 
     @app.route("/send", methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"], content_types=["*/*"],
                api_key_required=api_key_required)

@@ -1,8 +1,10 @@
 """One lead's journey, start to end (SPEC section 1): straight-line steps over the state machine.
 
-read -> validate -> translate -> exchange -> classify; a step that ends the lead early raises `LeadEnded`.
-Whatever happens, the caller gets a status and an envelope: a bug of ours becomes failed/internal_error
-(500, reported with its traceback); the reason table says which ends are reported and how.
+read -> validate -> translate -> (ledger) -> exchange -> classify; a step that ends the lead early raises
+`LeadEnded`. Whatever happens, the caller gets a status and an envelope: a bug of ours becomes
+failed/internal_error (500, reported with its traceback); the reason table says which ends are reported and
+how. With a ledger (SPEC section 8), an accepted lead sent again is replayed, a lead in doubt is looked up
+at the customer first, and every attempt that claimed the lead settles in the ledger how it ended.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dispatcher import privacy
 from dispatcher.answer import Answer
-from dispatcher.contract import lead_id_of, read_body, validate_lead
+from dispatcher.contract import Lead, lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.envelopes import envelope
 from dispatcher.errors import LeadEnded
-from dispatcher.integrations.base import CustomerRequest
+from dispatcher.integrations.base import CustomerRequest, CustomerSession
+from dispatcher.ledger import Claim, Replay, StoreUnavailable
 from dispatcher.machine import Journey, journey
 from dispatcher.outcome import Outcome
 from dispatcher.plug import Plug
@@ -37,22 +40,38 @@ class Delivery:
     envelope: dict[str, Any]
     state: str
     reason: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def exchange(plug: Plug, request: CustomerRequest, deadline: Deadline, on_sent: Callable[[], None]) -> Answer:
-    """Send the lead once; only an answer saying the session expired earns one refresh and one resend."""
+def _send(plug: Plug, request: CustomerRequest, deadline: Deadline,
+          on_sent: Callable[[], None] | None = None) -> Answer:
+    """One request under the customer's session; only an answer saying the session expired earns one
+    refresh and one resend."""
     auth, transport = plug.integration.auth, plug.transport
 
-    def post(session: Any) -> Answer:
-        return transport.post(session.base_url + request.path, deadline,
+    def send(session: CustomerSession) -> Answer:
+        return transport.post(request.url(session.base_url), deadline, method=request.method,
                               headers={**session.headers, **request.headers}, json_body=request.json_body,
-                              form=request.form, params=dict(session.params) or None, on_sent=on_sent)
+                              form=request.form, params={**session.params, **request.params} or None,
+                              on_sent=on_sent)
 
     session = auth.open(transport, deadline)
-    answer = post(session)
+    answer = send(session)
     if auth.is_expired(answer):
-        answer = post(auth.open(transport, deadline, stale=session))
+        answer = send(auth.open(transport, deadline, stale=session))
     return answer
+
+
+def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[str | int, Answer] | None:
+    """Ask the customer whether it holds a lead an earlier attempt left in doubt: its id, or None when it
+    does not or the integration cannot look leads up. A failed search ends the lead (LeadEnded)."""
+    find_request = getattr(plug.integration, "find_request", None)
+    request = find_request(lead, claim.since) if find_request is not None else None
+    if request is None:
+        return None
+    answer = _send(plug, request, deadline)
+    found = plug.integration.found(answer)  # type: ignore[attr-defined]
+    return (found, answer) if found is not None else None
 
 
 def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
@@ -67,7 +86,20 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
         request = plug.integration.translate(valid_lead)
         lead.request_details = request.details
         lead.translate()
-        answer = exchange(plug, request, deadline, on_sent=lead.request_left)
+        if plug.ledger is not None:
+            begun = plug.ledger.begin(valid_lead, lead.trace_id, deadline)
+            if isinstance(begun, Replay):
+                lead.replayed, lead.ended_by, lead.log_extra = begun, "replay", {"replay_of": begun.trace_id}
+                return Outcome("accepted", begun.reason, customer_lead_id=begun.envelope.get("customer_lead_id")), None
+            lead.claim = begun
+            if begun.previous_attempt is not None:
+                lead.log_extra = {"previous_trace_id": begun.previous_attempt["trace_id"]}
+                found = look_up(plug, valid_lead, begun, deadline)
+                if found is not None:
+                    lead.ended_by = "find"
+                    return Outcome.of(Reason.CREATED, "The customer already holds this lead, delivered by an "
+                                                      "earlier attempt", customer_lead_id=found[0]), found[1]
+        answer = _send(plug, request, deadline, on_sent=lead.request_left)
         return plug.integration.classify(answer), answer
     except LeadEnded as ended:
         return ended.outcome, ended.answer
@@ -90,9 +122,8 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
             if outcome.state == "refused" and privacy.reveals(outcome.reason):  # a code made of the person's data
                 outcome = replace(outcome, reason=Reason.REFUSED)
             status = ending_of(outcome.state, outcome.reason).status  # UnknownEnding: a bug of ours
-            lead.end(outcome.state, outcome.reason)
-            delivery = Delivery(status, envelope(outcome, lead.request_details, answer), outcome.state,
-                                outcome.reason)
+            lead.end(outcome.state, outcome.reason, by=lead.ended_by)
+            delivery = _answer(lead, outcome, status, answer)
         except Exception as exc:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported
             exc_info = sys.exc_info()
             if plug is None:  # no reporter to tell: the deployment's own log must say why
@@ -100,11 +131,33 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
             outcome = Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
             if not lead.ended:
                 lead.end(outcome.state, outcome.reason)
-            delivery = Delivery(ENDINGS[Reason.INTERNAL_ERROR].status, envelope(outcome, lead.request_details, None),
-                                outcome.state, outcome.reason)
+            delivery = _answer(lead, outcome, ENDINGS[Reason.INTERNAL_ERROR].status, None)
         if plug is not None and deadline is not None:
+            _settle(plug, lead, outcome, delivery)
             _report(plug, deadline, lead, delivery, exc_info)
         return delivery
+
+
+def _answer(lead: Journey, outcome: Outcome, status: int, answer: Answer | None) -> Delivery:
+    """The envelope of this end: a replay's is the first delivery's, with the request translated again."""
+    if lead.replayed is not None and outcome.state == "accepted":
+        return Delivery(lead.replayed.status, {**lead.replayed.envelope, "request_details": lead.request_details},
+                        outcome.state, outcome.reason, headers={"Idempotent-Replayed": "true"})
+    body = envelope(outcome, lead.request_details, answer)
+    if lead.claim is not None and lead.claim.previous_attempt is not None:
+        body["previous_attempt"] = lead.claim.previous_attempt
+    return Delivery(status, body, outcome.state, outcome.reason)
+
+
+def _settle(plug: Plug, lead: Journey, outcome: Outcome, delivery: Delivery) -> None:
+    """Remember in the ledger how this attempt ended; a ledger gone now leaves the claim to expire (in doubt)."""
+    if plug.ledger is None or lead.claim is None:
+        return
+    try:
+        plug.ledger.settle(lead.claim, outcome, delivery.status, delivery.envelope, sent=lead.sent)
+    except StoreUnavailable as exc:
+        logging.getLogger("leadplug").error("The delivery ledger could not record trace %s: %s", lead.trace_id,
+                                            type(exc).__name__)
 
 
 def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, exc_info: Any) -> None:

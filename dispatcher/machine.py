@@ -30,13 +30,18 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "accept", "source": "sent", "dest": "accepted"},
     {"trigger": "refuse", "source": "sent", "dest": "refused"},
     {"trigger": "mark_duplicate", "source": "sent", "dest": "duplicate"},
+    # Without sending (SPEC section 8): the ledger replays an accepted delivery, or the customer's own search
+    # finds the lead an attempt in doubt delivered.
+    {"trigger": "replay", "source": "translated", "dest": "accepted"},
+    {"trigger": "find", "source": "translated", "dest": "accepted"},
     # Invalid input fails from `received`; a lead whose request never left fails from `translated`;
     # a bug can fail a lead anywhere before its end.
     {"trigger": "fail", "source": ["received", "validated", "translated", "sent"], "dest": "failed"},
 ]
 TERMINAL = frozenset(STATES[4:])
-# The trigger that ends a lead in each terminal state, read from the table above.
-_ENDING_TRIGGER = {move["dest"]: move["trigger"] for move in TRANSITIONS if move["dest"] in TERMINAL}
+# The trigger that ends a sent lead in each terminal state, read from the table above (fail ends any).
+_ENDING_TRIGGER = {move["dest"]: move["trigger"] for move in TRANSITIONS
+                   if move["dest"] in TERMINAL and "sent" in move["source"]}
 assert TERMINAL == TERMINAL_STATES == set(_ENDING_TRIGGER), "the machine and the reason table disagree"
 
 
@@ -57,6 +62,11 @@ class Journey:
         self.trace_id = trace_id
         self.reason: str | None = None
         self.request_details: dict[str, Any] = {}
+        self.log_extra: dict[str, Any] = {}  # fields of the terminal log line (the first attempt of a replay)
+        self.sent = False
+        self.ended_by: str | None = None  # a trigger other than the end state's own: replay, find
+        self.claim: Any = None  # the ledger's claim on this lead, when this request delivers it
+        self.replayed: Any = None  # the accepted delivery this request replays (`replay` is a move's name)
         self.started = time.perf_counter()
 
     @property
@@ -66,12 +76,13 @@ class Journey:
     def request_left(self) -> None:
         """The lead's request is leaving (its first byte is being written): `sent`, once per lead."""
         if self.is_translated():  # a resend after a token refresh has left already
+            self.sent = True
             self.send()
 
-    def end(self, state: str, reason: str) -> None:
-        """Move to a terminal state with its reason code."""
+    def end(self, state: str, reason: str, by: str | None = None) -> None:
+        """Move to a terminal state with its reason code (`by`: a trigger other than the state's own)."""
         self.reason = reason
-        self.trigger(_ENDING_TRIGGER[state])
+        self.trigger(by or _ENDING_TRIGGER[state])
 
 
 def _log_transition(event: EventData) -> None:
@@ -84,6 +95,7 @@ def _log_transition(event: EventData) -> None:
         trigger=event.event.name,
         reason=lead.reason if event.transition.dest in TERMINAL else None,
         elapsed_ms=round((time.perf_counter() - lead.started) * 1000, 3),
+        **(lead.log_extra if event.transition.dest in TERMINAL else {}),
     )
 
 

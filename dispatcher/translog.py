@@ -40,9 +40,10 @@ if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.ha
 
 
 def transition(*, lead_id: str | None, trace_id: str, source: str, dest: str, trigger: str,
-               reason: str | None, elapsed_ms: float) -> None:
-    """Log one move: lead_id, trace_id, from, to, trigger, reason, elapsed_ms (and ts, from the record)."""
+               reason: str | None, elapsed_ms: float, **extra: Any) -> None:
+    """Log one move: lead_id, trace_id, from, to, trigger, reason, elapsed_ms (and ts, from the record);
+    `extra`: ids of other attempts of the same lead (`replay_of`, `previous_trace_id`), never lead data."""
     fields: dict[str, Any] = {"lead_id": mask_id(lead_id) if lead_id else None, "trace_id": trace_id,
                               "from": source, "to": dest, "trigger": trigger, "reason": reason,
-                              "elapsed_ms": elapsed_ms}
+                              "elapsed_ms": elapsed_ms, **extra}
     logger.info("%s -> %s", source, dest, extra={"fields": fields})

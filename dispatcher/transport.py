@@ -229,14 +229,15 @@ class Transport:
 
     def post(self, url: str, deadline: Deadline, *, headers: dict[str, str] | None = None,
              json_body: Any = None, form: dict[str, str] | None = None,
-             params: dict[str, str] | None = None, on_sent: Callable[[], None] | None = None) -> Answer:
-        """POST once (twice only if the first connection could not be made); raise CustomerFailure."""
+             params: dict[str, str] | None = None, on_sent: Callable[[], None] | None = None,
+             method: str = "POST") -> Answer:
+        """Send once (twice only if the first connection could not be made); raise CustomerFailure."""
         for attempt in (1, 2):
             if deadline.remaining() <= 0:
                 raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer")
             with _watched(deadline, on_sent) as exchange:
                 try:
-                    return self._post_once(url, deadline, exchange, headers, json_body, form, params)
+                    return self._send_once(method, url, deadline, exchange, headers, json_body, form, params)
                 except Exception as exc:
                     if not exchange.fired and not isinstance(
                             exc, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
@@ -248,11 +249,12 @@ class Transport:
             time.sleep(CONNECT_RETRY_PAUSE_S)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _post_once(self, url: str, deadline: Deadline, exchange: _Exchange, headers: dict[str, str] | None,
-                   json_body: Any, form: dict[str, str] | None, params: dict[str, str] | None) -> Answer:
+    def _send_once(self, method: str, url: str, deadline: Deadline, exchange: _Exchange,
+                   headers: dict[str, str] | None, json_body: Any, form: dict[str, str] | None,
+                   params: dict[str, str] | None) -> Answer:
         left = deadline.remaining()
-        response = self.session.post(url, headers=headers, json=json_body, data=form, params=params,
-                                     timeout=(left, left), allow_redirects=False, stream=True)
+        response = self.session.request(method, url, headers=headers, json=json_body, data=form, params=params,
+                                        timeout=(left, left), allow_redirects=False, stream=True)
         try:
             body = response.raw.read(self.max_answer_bytes + 1, decode_content=True) or b""
         except BaseException:

@@ -10,6 +10,10 @@
   Europe only, so a CountryCode outside it is refused), JSON_PARSER_ERROR.
 - Sandbox triggers, in the email's local part: `+error500` (500 UNKNOWN_EXCEPTION), `+error503` (an HTML
   maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED).
+- `GET /services/data/vNN.N/query/?q=SELECT Id FROM Lead WHERE Email = '...' AND CreatedDate >= <datetime>`:
+  {"totalSize", "done": true, "records": [{"attributes": {...}, "Id"}]}; another query: 400 MALFORMED_QUERY.
+- `+slowanswer` in the email: the lead is created, the answer comes after the plug's deadline; `+noanswer`:
+  the first request for that email answers as late and creates nothing.
 - Test helpers: `GET /_sandbox/leads` lists the created leads; `POST /_sandbox/expire-tokens` makes every
   issued token expire (the next create answers 401 INVALID_SESSION_ID).
 """
@@ -19,6 +23,8 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 from sandbox.server import CrmSandbox, Handler, Received
 
@@ -32,6 +38,14 @@ MAX_LENGTHS = {"FirstName": 40, "LastName": 80, "Email": 80, "Phone": 40, "Compa
                "PostalCode": 20, "City": 40, "Description": 32000}
 _LEAD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
+_FIND_QUERY = re.compile(r"SELECT Id FROM Lead WHERE Email = '(?P<email>(?:[^'\\]|\\.)*)' AND CreatedDate >= "
+                         r"(?P<since>\S+) ORDER BY CreatedDate DESC LIMIT 1")
+
+
+def path_of(request: Received) -> str:
+    """The API version's base path of a request: /services/data/v62.0."""
+    return "/".join(urlsplit(request.path).path.split("/")[:4])
 
 
 def _error(code: str, message: str, fields: list[str] | None = None) -> list[dict[str, object]]:
@@ -53,6 +67,8 @@ class SalesforceSandbox(CrmSandbox):
             return self._token(handler, request)
         if request.method == "POST" and _LEAD_PATH.match(path):
             return self._create_lead(handler, request)
+        if request.method == "GET" and _QUERY_PATH.match(path):
+            return self._query(handler, request)
         if self.sandbox_route(handler, request, path):
             return None
         return handler.send_json(404, _error("NOT_FOUND", "The requested resource does not exist"))
@@ -84,10 +100,34 @@ class SalesforceSandbox(CrmSandbox):
             return handler.send_json(400, _error("JSON_PARSER_ERROR", "Unexpected character in the request body"))
         if not isinstance(record, dict):
             return handler.send_json(400, _error("JSON_PARSER_ERROR", "Cannot deserialize instance of Lead"))
+        if self.drops_first_request(record.get("Email")):
+            return handler.send_json(500, _error("UNKNOWN_EXCEPTION", "the request was dropped (sandbox)"))
         status, payload = self._check(record)
+        self.answer_late_if_asked(record.get("Email"))
         if isinstance(payload, bytes):
             return handler.send_body(status, payload, "text/html; charset=utf-8")
         handler.send_json(status, payload)
+
+    def _query(self, handler: Handler, request: Received) -> None:
+        """The one SOQL query the plug asks: Leads by email, created since a date-time."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            authorised = token in self.tokens
+        if not authorised:
+            return handler.send_json(401, _error("INVALID_SESSION_ID", "Session expired or invalid"))
+        soql = parse_qs(urlsplit(request.path).query).get("q", [""])[0]
+        found = _FIND_QUERY.fullmatch(soql)
+        if found is None:
+            return handler.send_json(400, _error("MALFORMED_QUERY", "unexpected token in the query (sandbox: only "
+                                                                    "the plug's lookup by email is served)"))
+        email = re.sub(r"\\(.)", r"\1", found.group("email")).lower()
+        since = datetime.fromisoformat(found.group("since").replace("Z", "+00:00")).timestamp()
+        with self._lock:
+            ids = [lead_id for lead_id, record in self.leads.items()
+                   if str(record.get("Email", "")).lower() == email and self.created_at[lead_id] >= since]
+        records = [{"attributes": {"type": "Lead", "url": f"{path_of(request)}/sobjects/Lead/{lead_id}"},
+                    "Id": lead_id} for lead_id in ids[-1:]]
+        handler.send_json(200, {"totalSize": len(records), "done": True, "records": records})
 
     def _check(self, record: dict[str, object]) -> tuple[int, object]:
         unknown = sorted(set(record) - LEAD_FIELDS)
@@ -123,6 +163,7 @@ class SalesforceSandbox(CrmSandbox):
                               "message": "Use one of these records?", "fields": []}]
             lead_id = "00Q" + secrets.token_hex(8)[:15]
             self.leads[lead_id] = record
+            self.created_at[lead_id] = time.time()
             if email:
                 self._emails.add(email.lower())
         return 201, {"id": lead_id, "success": True, "errors": []}

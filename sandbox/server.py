@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -104,6 +106,11 @@ class CustomerServer(ThreadingHTTPServer):
     def route(self, handler: Handler, request: Received) -> None:
         raise NotImplementedError
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up before a late answer (the plug gave up at its deadline) is not an error."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
     def start(self) -> CustomerServer:
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=type(self).__name__, daemon=True)
@@ -126,11 +133,34 @@ class CrmSandbox(CustomerServer):
     """A CRM emulator's shared state: issued tokens, created leads, and the two test helpers
     `GET /_sandbox/leads` and `POST /_sandbox/expire-tokens` (the next call then meets an expired session)."""
 
+    SLOW_ANSWER_S = 3.0  # `+slowanswer` in an email: the lead is created, the answer comes this late
+
     def __init__(self, port: int = 0, verbose: bool = False) -> None:
         super().__init__(port, verbose)
         self.tokens: set[str] = set()
         self.leads: dict[str, dict[str, Any]] = {}
+        self.created_at: dict[str, float] = {}  # lead id -> epoch seconds, for the CRMs' search endpoints
+        self.dropped: set[str] = set()
         self._lock = threading.Lock()
+
+    def answer_late_if_asked(self, email: object) -> None:
+        """`+slowanswer` in the email's local part: the lead is kept, but the answer comes after the plug gave
+        up (the plug's ledger then holds it in doubt, and the CRM's search finds it)."""
+        if "+slowanswer" in str(email or "").split("@", maxsplit=1)[0]:
+            time.sleep(self.SLOW_ANSWER_S)
+
+    def drops_first_request(self, email: object) -> bool:
+        """`+noanswer`: the first request for this email waits as long and creates nothing (the plug's ledger
+        holds it in doubt, the search finds nothing); the next one is served."""
+        address = str(email or "").lower()
+        if "+noanswer" not in address.split("@", maxsplit=1)[0]:
+            return False
+        with self._lock:
+            if address in self.dropped:
+                return False
+            self.dropped.add(address)
+        time.sleep(self.SLOW_ANSWER_S)
+        return True
 
     def expire_tokens(self) -> None:
         with self._lock:

@@ -11,7 +11,10 @@
   DUPLICATE_DATA (the Email of a lead already there, with `duplicate_record`), and MULTIPLE_OR_MULTI_ERRORS
   (details.errors) when one record has several. No or an unknown token: 401 AUTHENTICATION_FAILURE or
   INVALID_TOKEN; another path: 404 INVALID_URL_PATTERN.
-- Sandbox trigger: `+error500` in the email's local part answers 500 INTERNAL_ERROR.
+- `GET /crm/v{2..8}/Leads/search?email=`: 200 {"data": [records], "info": {...}}, or 204 with no content.
+- Sandbox triggers in the email's local part: `+error500` answers 500 INTERNAL_ERROR; `+slowanswer` adds the
+  lead but answers after the plug's deadline; `+noanswer`: the first request for that email answers as
+  late and adds nothing.
 - Test helpers: `GET /_sandbox/leads`, `POST /_sandbox/expire-tokens` (or `expire_tokens()`): every issued
   token expires, the next create answers 401 INVALID_TOKEN.
 """
@@ -33,6 +36,7 @@ OWNER = {"name": "Sandbox Owner", "id": "5725767000000411001"}
 MAX_LENGTHS = {"First_Name": 40, "Last_Name": 80, "Email": 100, "Phone": 30, "Company": 200, "Street": 250,
                "Zip_Code": 30, "City": 100, "Country": 100, "Description": 32000}
 _LEADS_PATH = re.compile(r"^/crm/v[2-8]/Leads$")
+_SEARCH_PATH = re.compile(r"^/crm/v[2-8]/Leads/search$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
@@ -55,6 +59,8 @@ class ZohoSandbox(CrmSandbox):
             return self._token(handler, request)
         if request.method == "POST" and _LEADS_PATH.match(path):
             return self._insert(handler, request)
+        if request.method == "GET" and _SEARCH_PATH.match(path):
+            return self._search(handler, request)
         if self.sandbox_route(handler, request, path):
             return None
         return handler.send_json(404, _error("INVALID_URL_PATTERN",
@@ -94,10 +100,28 @@ class ZohoSandbox(CrmSandbox):
             return handler.send_json(400, _error("LIMIT_EXCEEDED", "the number of records exceeds 100"))
         if any("+error500" in str(r.get("Email", "")).split("@")[0] for r in records):
             return handler.send_json(500, _error("INTERNAL_ERROR", "Internal Server Error"))
+        if self.drops_first_request(records[0].get("Email")):
+            return handler.send_json(500, _error("INTERNAL_ERROR", "the request was dropped (sandbox)"))
         results = [self._insert_one(index, record) for index, record in enumerate(records)]
+        self.answer_late_if_asked(records[0].get("Email"))
         failed = sum(result["status"] == "error" for result in results)
         status = 201 if not failed else 400 if failed == len(results) else 207
         handler.send_json(status, {"data": results})
+
+    def _search(self, handler: Handler, request: Received) -> None:
+        authorization = request.headers.get("authorization", "")
+        with self._lock:
+            known = authorization.removeprefix("Zoho-oauthtoken ") in self.tokens
+        if not known:
+            return handler.send_json(401, _error("INVALID_TOKEN", "invalid oauth token"))
+        email = parse_qs(urlsplit(request.path).query).get("email", [""])[0].lower()
+        with self._lock:
+            lead_id = self._emails.get(email)
+            record = self.leads.get(lead_id or "")
+        if not email or record is None:
+            return handler.send_body(204, b"", "application/json")
+        handler.send_json(200, {"data": [{**record, "id": lead_id}],
+                                "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
 
     def _insert_one(self, index: int, record: dict[str, Any]) -> dict[str, Any]:
         errors = [_error("MANDATORY_NOT_FOUND", "required field not found", api_name=name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from dispatcher.answer import Answer
@@ -20,12 +21,18 @@ from dispatcher.transport import Transport
 
 @dataclass(frozen=True)
 class CustomerRequest:
-    """The customer's request for one lead, before authentication: a path under the session's base URL."""
+    """The customer's request for one lead, before authentication: a path under the session's base URL (or
+    an absolute URL: a webhook's `find` request goes where its file says)."""
 
     path: str
     json_body: dict[str, Any] | None = None
     form: dict[str, str] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    method: str = "POST"
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def url(self, base_url: str) -> str:
+        return self.path if self.path.startswith(("http://", "https://")) else base_url + self.path
 
     @property
     def details(self) -> dict[str, Any]:
@@ -63,6 +70,17 @@ class Integration(Protocol):
 
     def classify(self, answer: Answer) -> Outcome:
         """The terminal state and reason of an answer; pure, and total over any answer."""
+
+
+class Finder(Protocol):
+    """What an integration adds where the customer's API can look a lead up (SPEC section 8, in doubt)."""
+
+    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
+        """The request that looks for a lead like this one created since `since`; pure."""
+
+    def found(self, answer: Answer) -> str | int | None:
+        """The customer's id of the lead found, None when not found; raises LeadEnded when the answer says
+        nothing either way (the search failed); pure."""
 
 
 def http_family_outcome(answer: Answer, customer: str) -> Outcome:

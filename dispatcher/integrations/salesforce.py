@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
-from dispatcher.errors import ConfigurationError
+from dispatcher.errors import ConfigurationError, LeadEnded
 from dispatcher.integrations.auth import OAuthToken
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.crm import crm_record, lead_field_names
@@ -30,6 +31,7 @@ FIELD_NAMES = {
 }
 LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
 DEFAULT_LEAD_SOURCE = "Purchased List"
+FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Salesforce's may differ: look a little earlier
 _API_VERSION = re.compile(r"v\d{2,3}\.\d")
 
 
@@ -46,6 +48,11 @@ def _field_names(fields: Any) -> list[str]:
     return [name for name in fields if isinstance(name, str) and name] if isinstance(fields, list) else []
 
 
+def _soql_string(value: str) -> str:
+    """A value inside a SOQL string literal: backslashes and quotes escaped, as Salesforce documents."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
 def _session_expired(answer: Answer) -> bool:
     return answer.status == 401 and any(e.get("errorCode") == "INVALID_SESSION_ID" for e in _errors(answer.json()))
 
@@ -57,6 +64,7 @@ class Salesforce:
     def __init__(self, *, login_url: str, client_id: str, client_secret: str, api_version: str,
                  lead_source: str = DEFAULT_LEAD_SOURCE, custom_fields: Mapping[str, str] | None = None) -> None:
         self.lead_path = f"/services/data/{api_version}/sobjects/Lead/"
+        self.query_path = f"/services/data/{api_version}/query/"
         self.lead_source = lead_source
         self.custom_fields = dict(custom_fields or {})
         self.auth = OAuthToken(
@@ -70,6 +78,26 @@ class Salesforce:
         record = {**crm_record(lead, FIELD_NAMES), "LeadSource": self.lead_source}
         record.update({field: lookup(lead, path) for field, path in self.custom_fields.items()})
         return CustomerRequest(path=self.lead_path, json_body={k: v for k, v in record.items() if v not in (None, "")})
+
+    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
+        """A SOQL query through the REST API for a Lead with this email created since `since` (minus clock skew)."""
+        after = (since - FIND_CLOCK_SKEW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        soql = (f"SELECT Id FROM Lead WHERE Email = '{_soql_string(lead['email'])}' AND CreatedDate >= {after} "
+                "ORDER BY CreatedDate DESC LIMIT 1")
+        return CustomerRequest(path=self.query_path, method="GET", params={"q": soql})
+
+    def found(self, answer: Answer) -> str | None:
+        """The Lead's Id in a query's answer, None when it holds no record; LeadEnded when the query failed."""
+        data = answer.json()
+        records = data.get("records") if isinstance(data, dict) else None
+        if answer.status == 200 and isinstance(records, list):
+            ids = [record["Id"] for record in records if isinstance(record, dict)
+                   and isinstance(record.get("Id"), str) and record["Id"]]
+            return ids[0] if ids else None
+        outcome = self.classify(answer)
+        if outcome.state != "failed":  # a query that "succeeds" otherwise is no answer to our question
+            outcome = Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME}'s query answered HTTP {answer.status}")
+        raise LeadEnded(outcome, answer)
 
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()

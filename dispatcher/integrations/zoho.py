@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
-from dispatcher.errors import ConfigurationError
+from dispatcher.errors import ConfigurationError, LeadEnded
 from dispatcher.integrations.auth import OAuthToken
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.crm import crm_record, lead_field_names
@@ -97,6 +98,25 @@ class Zoho:
         if self.lead_source:
             record["Lead_Source"] = self.lead_source
         return CustomerRequest(path=self.lead_path, json_body={"data": [record]})
+
+    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
+        """Zoho's search API by email (`GET /crm/{version}/Leads/search?email=`)."""
+        return CustomerRequest(path=self.lead_path + "/search", method="GET", params={"email": lead["email"]})
+
+    def found(self, answer: Answer) -> str | int | None:
+        """The record's id: 204 (no content) means none; LeadEnded when the search failed."""
+        if answer.status == 204:
+            return None
+        data = answer.json()
+        records = data.get("data") if isinstance(data, dict) else None
+        if answer.status == 200 and isinstance(records, list):
+            ids = [record["id"] for record in records if isinstance(record, dict)
+                   and isinstance(record.get("id"), (str, int)) and not isinstance(record["id"], bool)]
+            return ids[0] if ids else None
+        outcome = self.classify(answer)
+        if outcome.state != "failed":
+            outcome = Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME}'s search answered HTTP {answer.status}")
+        raise LeadEnded(outcome, answer)
 
     def classify(self, answer: Answer) -> Outcome:
         errors = _errors(answer.json())

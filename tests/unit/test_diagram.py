@@ -10,11 +10,16 @@ import sys
 from dispatcher import machine
 from scripts import draw_machine
 
-EDGE = re.compile(r"^\s*(\S+) --> (\S+)(?:: (\S+))?$")
+EDGE = re.compile(r"^\s*(\S+) --> (\S+)(?:: (.+))?$")
 
 
 def _edges(diagram: str) -> set[tuple[str, str, str | None]]:
-    return {found.groups() for line in diagram.splitlines() if (found := EDGE.match(line))}
+    """Every (from, to, trigger): mermaid writes two triggers between the same states as one `a | b` label."""
+    edges: set[tuple[str, str, str | None]] = set()
+    for found in filter(None, map(EDGE.match, diagram.splitlines())):
+        source, dest, label = found.groups()
+        edges.update((source, dest, trigger) for trigger in (label.split(" | ") if label else [None]))
+    return edges
 
 
 def test_the_readmes_diagram_is_the_machines():

@@ -11,7 +11,7 @@ from transitions import MachineError
 from dispatcher.machine import MACHINE, STATES, TERMINAL, journey
 from tests.support.translog import transition_lines
 
-TRIGGERS = ("validate", "translate", "send", "accept", "refuse", "mark_duplicate", "fail")
+TRIGGERS = ("validate", "translate", "send", "accept", "refuse", "mark_duplicate", "replay", "find", "fail")
 NON_TERMINAL = ("received", "validated", "translated", "sent")
 # The way to each non-terminal state from `received`.
 WAY_TO = {"received": (), "validated": ("validate",), "translated": ("validate", "translate"),
@@ -21,6 +21,8 @@ ALLOWED = {
     ("received", "validate"): "validated",
     ("validated", "translate"): "translated",
     ("translated", "send"): "sent",
+    ("translated", "replay"): "accepted",  # the ledger replays an accepted delivery: nothing is sent
+    ("translated", "find"): "accepted",  # the customer's search finds the lead an attempt in doubt delivered
     ("sent", "accept"): "accepted",
     ("sent", "refuse"): "refused",
     ("sent", "mark_duplicate"): "duplicate",

@@ -1,0 +1,56 @@
+"""The delivery ledger (SPEC section 8): `Ledger` decides, a `Store` remembers (SQLite locally, DynamoDB in
+production). `ledger_from_setting` reads the `LEDGER` variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from dispatcher.errors import ConfigurationError
+from dispatcher.ledger.ledger import DEFAULT_TTL_S, Claim, Ledger, Replay
+from dispatcher.ledger.store import Item, Store, StoreUnavailable
+
+__all__ = ["Claim", "Item", "Ledger", "Replay", "Store", "StoreUnavailable", "ledger_from_setting"]
+
+
+def ledger_from_setting(environ: Mapping[str, str], customer: str) -> Ledger | None:
+    """The ledger LEDGER names: `sqlite:<path>`, `dynamodb:<table>`, or `off` (None: double sends accepted).
+
+    Unset means `off` on a developer's machine; on Lambda it must be said, and `sqlite:` is refused there:
+    a container's disk is not shared by the others.
+    """
+    on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    setting = (environ.get("LEDGER") or "").strip()
+    if not setting:
+        if on_lambda:
+            raise ConfigurationError("LEDGER must be set on Lambda: dynamodb:<table>, or off to accept double "
+                                     "sends when the platform retries")
+        return None
+    kind, _, where = setting.partition(":")
+    ttl_s = _ttl(environ.get("LEDGER_TTL_S"))
+    if setting == "off":
+        return None
+    if kind == "sqlite" and where:
+        if on_lambda:
+            raise ConfigurationError("LEDGER=sqlite: is refused on Lambda (a container's disk is not shared): "
+                                     "use dynamodb:<table>")
+        from dispatcher.ledger.sqlite import SqliteStore
+
+        return Ledger(SqliteStore(os.path.expanduser(where)), customer, ttl_s)
+    if kind == "dynamodb" and where:
+        from dispatcher.ledger.dynamodb import DynamoStore
+
+        return Ledger(DynamoStore(where), customer, ttl_s)
+    raise ConfigurationError(f"LEDGER must be sqlite:<path>, dynamodb:<table> or off, not {setting!r}")
+
+
+def _ttl(raw: str | None) -> int:
+    if not raw:
+        return DEFAULT_TTL_S
+    try:
+        ttl = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"LEDGER_TTL_S must be a whole number of seconds, not {raw!r}") from None
+    if ttl < 60:
+        raise ConfigurationError("LEDGER_TTL_S must be at least 60 seconds")
+    return ttl

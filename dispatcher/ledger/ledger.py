@@ -1,0 +1,168 @@
+"""The delivery ledger (SPEC section 8): never send a lead twice across the platform's retries.
+
+Each delivery is remembered by (customer, lead id) as a record: a fingerprint of the lead's content, the
+attempt's trace id and start, its claim's expiry, and once it ended, its status, envelope and whether the
+customer holds the lead ("yes", "no", or "doubt": the request left but no decisive answer came).
+
+`begin` reads the record and decides, then claims the lead with a compare-and-set (two requests at once:
+exactly one claims it). `settle` writes how the attempt ended, if its claim is still its own. The record
+holds no personal data: the key and the fingerprint are hashes, the envelope is masked with the lead's own
+values and carries no request_details (a replay translates the identical lead again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatcher import privacy
+from dispatcher.deadline import Deadline
+from dispatcher.errors import LeadEnded
+from dispatcher.ledger.store import Item, Store, StoreUnavailable
+from dispatcher.outcome import Outcome
+from dispatcher.reasons import MayHold, Reason, ending_of
+
+DEFAULT_TTL_S = 7 * 24 * 3600
+POLL_S = 0.2  # how often a request waiting for a delivery in flight looks again
+IN_FLIGHT, SETTLED = "in_flight", "settled"
+HOLDS_YES, HOLDS_NO, HOLDS_DOUBT = "yes", "no", "doubt"
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The lead was accepted before: its answer again, the customer not called."""
+
+    status: int
+    reason: str
+    envelope: dict[str, Any]
+    trace_id: str  # the attempt that delivered it
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This request delivers the lead; `previous_attempt` is set when an earlier one ended in doubt."""
+
+    key: str
+    version: int
+    fingerprint: str
+    record: dict[str, Any]
+    previous_attempt: dict[str, Any] | None
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.previous_attempt is not None
+
+    @property
+    def since(self) -> datetime:
+        """When the first attempt in doubt started: what a customer's `find` looks for leads created after."""
+        started = (self.previous_attempt or {}).get("at") or self.record["at"]
+        return datetime.fromisoformat(started)
+
+
+def fingerprint_of(lead: dict[str, Any]) -> str:
+    """A hash of the lead's content, as validated (trimmed, email lower-cased): the same lead gives the same."""
+    return hashlib.sha256(json.dumps(lead, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Ledger:
+    def __init__(self, store: Store, customer: str, ttl_s: int = DEFAULT_TTL_S) -> None:
+        self.store = store
+        self.customer = customer
+        self.ttl_s = ttl_s
+
+    def key_of(self, lead_id: str) -> str:
+        """The item's key: a hash, since a platform may use an email as a lead id."""
+        return hashlib.sha256(f"{self.customer}\x00{lead_id}".encode()).hexdigest()
+
+    def begin(self, lead: dict[str, Any], trace_id: str, deadline: Deadline) -> Claim | Replay:
+        """Claim the lead for this request, or say what to answer instead (LeadEnded: in_progress,
+        lead_id_reused, ledger_unavailable). Waits for a delivery in flight until the customer deadline."""
+        key, fingerprint = self.key_of(lead["id"]), fingerprint_of(lead)
+        try:
+            while True:
+                item = self.store.get(key)
+                now = time.time()
+                decision = self._decide(item, fingerprint, now)
+                if isinstance(decision, Replay):
+                    return decision
+                if decision == "wait":
+                    if deadline.remaining() <= POLL_S:
+                        raise LeadEnded(Outcome.of(Reason.IN_PROGRESS, "This lead is being delivered by another "
+                                                                       "request right now; retry later"))
+                    time.sleep(POLL_S)
+                    continue
+                claim = self._claim(key, fingerprint, item, trace_id, deadline, now)
+                if claim is not None:
+                    return claim
+                # another request changed the record between our read and our write: read it again
+        except StoreUnavailable as exc:
+            raise LeadEnded(Outcome.of(Reason.LEDGER_UNAVAILABLE, "The delivery ledger could not be reached; "
+                                                                  "nothing was sent")) from exc
+
+    def _decide(self, item: Item | None, fingerprint: str, now: float) -> str | Replay:
+        if item is None or item.expires_at <= now:
+            return "claim"
+        record = item.record
+        in_flight = record["phase"] == IN_FLIGHT and record["claim_until"] > now
+        holds = HOLDS_DOUBT if record["phase"] == IN_FLIGHT else record["holds"]
+        if record["fingerprint"] != fingerprint and (in_flight or holds != HOLDS_NO):
+            raise LeadEnded(Outcome.of(Reason.LEAD_ID_REUSED, "This lead id was already delivered with other "
+                                                              "content; nothing was sent", invalid_fields=["id"],
+                                       missing_fields=[]))
+        if in_flight:
+            return "wait"
+        if holds == HOLDS_YES:
+            return Replay(record["status"], record["reason"], record["envelope"], record["trace_id"])
+        return "claim"
+
+    def _claim(self, key: str, fingerprint: str, item: Item | None, trace_id: str, deadline: Deadline,
+               now: float) -> Claim | None:
+        previous = _previous_attempt(item.record) if item is not None and item.expires_at > now else None
+        record = {
+            "phase": IN_FLIGHT, "fingerprint": fingerprint, "trace_id": trace_id, "at": _now_iso(),
+            "claim_until": now + deadline.answer_remaining(), "previous_attempt": previous,
+        }
+        version = (item.version + 1) if item is not None else 1
+        written = Item(key, version, record, int(now) + self.ttl_s)
+        if not self.store.put(written, item.version if item is not None else None):
+            return None
+        return Claim(key, version, fingerprint, record, previous)
+
+    def settle(self, claim: Claim, outcome: Outcome, status: int, envelope: dict[str, Any], sent: bool) -> None:
+        """Remember how this attempt ended; an in-doubt lead that this attempt did not send stays in doubt."""
+        holds = _holds(outcome, sent)
+        if holds == HOLDS_NO and claim.in_doubt and not sent:
+            holds = HOLDS_DOUBT
+        record = {**claim.record, "phase": SETTLED, "state": outcome.state, "reason": outcome.reason,
+                  "status": status, "holds": holds, "sent": sent,
+                  "envelope": privacy.mask_deep({k: v for k, v in envelope.items() if k != "request_details"})}
+        if holds == HOLDS_DOUBT and not sent and claim.previous_attempt is not None:
+            record["trace_id"], record["at"] = claim.previous_attempt["trace_id"], claim.previous_attempt["at"]
+            record["reason"] = claim.previous_attempt["reason"]  # the attempt in doubt is still the one to find
+        self.store.put(Item(claim.key, claim.version + 1, record, int(time.time()) + self.ttl_s), claim.version)
+
+
+def _holds(outcome: Outcome, sent: bool) -> str:
+    may_hold = ending_of(outcome.state, outcome.reason).customer_may_hold
+    if may_hold is MayHold.YES:
+        return HOLDS_YES
+    if may_hold is MayHold.IF_SENT and sent:
+        return HOLDS_DOUBT
+    return HOLDS_NO
+
+
+def _previous_attempt(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The attempt a new delivery must mention: one in doubt (ended so, or whose claim expired mid-flight)."""
+    if record["phase"] == IN_FLIGHT:
+        return {"trace_id": record["trace_id"], "reason": "claim_expired", "at": record["at"]}
+    if record["holds"] == HOLDS_DOUBT:
+        return {"trace_id": record["trace_id"], "reason": record["reason"], "at": record["at"]}
+    return None
