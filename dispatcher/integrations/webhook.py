@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,12 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from dispatcher.answer import Answer
 from dispatcher.contract import CONTRACTS_DIR, Lead
-from dispatcher.errors import ConfigurationError
+from dispatcher.errors import ConfigurationError, LeadEnded
 from dispatcher.integrations.auth import StaticAuth
-from dispatcher.integrations.base import CustomerRequest
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.webhook_mapping import FieldRule, field_rule, form_body, json_body, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
+from dispatcher.jsonpath import lookup
 from dispatcher.outcome import Outcome
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -33,11 +36,21 @@ _LEAD_PATH_PATTERN = _SCHEMA["$defs"]["lead_path"]["pattern"]
 _validator = Draft202012Validator(_SCHEMA)
 
 
+@dataclass(frozen=True)
+class Finder:
+    """A webhook customer's search: GET `url` with the lead's values as parameters, the id at `id_path`."""
+
+    url: str
+    params: Mapping[str, str]
+    id_path: str
+
+
 class Webhook:
     name = "webhook"
 
     def __init__(self, *, customer: str, required_fields: tuple[str, ...], fields: tuple[FieldRule, ...],
-                 encoding: str, headers: Mapping[str, str], rules: tuple[Rule, ...], auth: StaticAuth) -> None:
+                 encoding: str, headers: Mapping[str, str], rules: tuple[Rule, ...], auth: StaticAuth,
+                 finder: Finder | None = None) -> None:
         self.customer = customer
         self.required_fields = required_fields
         self.fields = fields
@@ -45,6 +58,7 @@ class Webhook:
         self.headers = dict(headers)
         self.rules = rules
         self.auth = auth
+        self.finder = finder
 
     def translate(self, lead: Lead) -> CustomerRequest:
         if self.encoding == "form":
@@ -53,6 +67,25 @@ class Webhook:
 
     def classify(self, answer: Answer) -> Outcome:
         return classify(self.rules, answer, self.customer)
+
+    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest | None:
+        """The file's `find` request for this lead, None when the file declares none."""
+        if self.finder is None:
+            return None
+        params = {name: str(value) for name, path in self.finder.params.items()
+                  if (value := lookup(lead, path)) not in (None, "")}
+        return CustomerRequest(path=self.finder.url, method="GET", params=params)
+
+    def found(self, answer: Answer) -> str | int | None:
+        """The customer's id at the file's path in a 2xx answer; none there, or a 404: not found."""
+        assert self.finder is not None
+        if 200 <= answer.status < 300:
+            found = lookup(answer.json(), self.finder.id_path)
+            return found if isinstance(found, (str, int)) and not isinstance(found, bool) and found != "" else None
+        if answer.status == 404:
+            return None
+        raise LeadEnded(classify(self.rules, answer, self.customer) if answer.status in (401, 403)
+                        else http_family_outcome(answer, f"{self.customer}'s search"), answer)
 
 
 def config_path(value: str) -> Path:
@@ -111,13 +144,26 @@ def _secret(environ: Mapping[str, str], name: str, where: str) -> str:
     return value
 
 
+def _url(value: str | Mapping[str, str], environ: Mapping[str, str], where: str) -> str:
+    """A URL of the file: as written, or read from the stage variable it names."""
+    if isinstance(value, str):
+        return value
+    url = _secret(environ, value["env"], where)
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        raise ConfigurationError(f"{where}: the variable {value['env']} must hold an http(s) URL")
+    return url
+
+
+def _finder(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> Finder | None:
+    find = config.get("find")
+    if find is None:
+        return None
+    return Finder(url=_url(find["url"], environ, f"{file_name}: $.find.url"), params=dict(find["params"]),
+                  id_path=find["found"]["json"])
+
+
 def _auth(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> StaticAuth:
-    url = config["url"]
-    if isinstance(url, dict):
-        url = _secret(environ, url["env"], f"{file_name}: $.url")
-        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-            raise ConfigurationError(f"{file_name}: $.url: the variable {config['url']['env']} must hold an "
-                                     "http(s) URL")
+    url = _url(config["url"], environ, f"{file_name}: $.url")
     auth = config.get("auth") or {"type": "none"}
     where = f"{file_name}: $.auth"
     if auth["type"] == "bearer":
@@ -148,7 +194,7 @@ def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str)
                                      "characters only")
     return Webhook(customer=config["name"], required_fields=tuple(config.get("required_fields", ())),
                    fields=fields, encoding=config["body"], headers=config.get("headers", {}), rules=rules,
-                   auth=_auth(config, environ, file_name))
+                   auth=_auth(config, environ, file_name), finder=_finder(config, environ, file_name))
 
 
 def from_env(environ: Mapping[str, str]) -> Webhook:

@@ -10,17 +10,19 @@ found).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from sandbox.salesforce import SalesforceSandbox
-from sandbox.server import CrmSandbox
+from sandbox.server import CrmSandbox, CustomerServer, Handler, Received
 from sandbox.zoho import ZohoSandbox
 from tests.conftest import salesforce_env
-from tests.support.customers import zoho_env
+from tests.support.customers import COMMON, zoho_env
 from tests.support.leads import make_lead
 from tests.support.translog import transition_lines
 
@@ -152,3 +154,47 @@ def test_the_ledger_file_holds_no_personal_data(plug_for, salesforce, tmp_path):
     stored = path.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("ledger.sqlite3-*"))
     for value in (lead["email"], lead["first_name"], lead["last_name"], lead["phone"], lead["address"]["street"]):
         assert value.encode() not in stored, value
+
+
+class _SlowWebhook(CustomerServer):
+    """A JSON webhook that keeps every lead but answers the first one after the plug's deadline, and whose
+    `GET /search?email=` finds what it keeps (`find` in the customer's file)."""
+
+    def __init__(self, searchable: bool) -> None:
+        super().__init__(0)
+        self.searchable = searchable
+        self.kept: dict[str, str] = {}
+
+    def route(self, handler: Handler, request: Received) -> None:
+        if request.method == "GET" and request.path.startswith("/search"):
+            email = parse_qs(urlsplit(request.path).query).get("email", [""])[0]
+            found = [{"id": self.kept[email]}] if email in self.kept else []
+            return handler.send_json(200, {"data": found})
+        email = request.json()["email"]
+        first = email not in self.kept
+        self.kept.setdefault(email, f"W-{len(self.kept) + 1}")
+        if first:
+            time.sleep(2.5)
+        handler.send_json(201, {"id": self.kept[email]})
+
+
+@pytest.mark.parametrize("searchable", [pytest.param(True, id="with-find"), pytest.param(False, id="without-find")])
+def test_a_webhook_customer_in_doubt_with_and_without_a_find_request(plug_for, tmp_path, searchable):
+    with _SlowWebhook(searchable) as customer:
+        config: dict[str, Any] = {
+            "name": "Slow", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
+            "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}]}
+        if searchable:
+            config["find"] = {"url": customer.base_url + "/search", "params": {"email": "email"},
+                              "found": {"json": "data.0.id"}}
+        path = tmp_path / "slow.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
+                         "LEDGER": f"sqlite:{tmp_path / 'ledger.sqlite3'}"})
+        lead = make_lead()
+        assert post(plug, lead)[0] == 502
+        status, _, envelope = post(plug, lead)
+        lead_posts = [r for r in customer.journal.requests if r.method == "POST"]
+    assert (status, envelope["customer_lead_id"]) == (201, "W-1")
+    assert envelope["previous_attempt"]["reason"] == "customer_timeout"
+    assert len(lead_posts) == (1 if searchable else 2)  # found: not sent again; no find: delivered again
