@@ -89,6 +89,12 @@ class LocalPlug:
                     pass
         return lines
 
+    def kill(self) -> None:
+        """SIGKILL, as Lambda ends a container: no clean-up, no answer."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()
