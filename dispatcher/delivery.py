@@ -99,7 +99,10 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
                     lead.ended_by = "find"
                     return Outcome.of(Reason.CREATED, "The customer already holds this lead, delivered by an "
                                                       "earlier attempt", customer_lead_id=found[0]), found[1]
+        if plug.health is not None:
+            lead.probe = plug.health.admit(deadline.answer_remaining())
         answer = _send(plug, request, deadline, on_sent=lead.request_left)
+        lead.answered = True
         return plug.integration.classify(answer), answer
     except LeadEnded as ended:
         return ended.outcome, ended.answer
@@ -135,6 +138,7 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
         if plug is not None and deadline is not None:
             _settle(plug, lead, outcome, delivery)
             _report(plug, deadline, lead, delivery, exc_info)
+            _watch_health(plug, deadline, lead, delivery)
         return delivery
 
 
@@ -158,6 +162,20 @@ def _settle(plug: Plug, lead: Journey, outcome: Outcome, delivery: Delivery) -> 
     except StoreUnavailable as exc:
         logging.getLogger("leadplug").error("The delivery ledger could not record trace %s: %s", lead.trace_id,
                                             type(exc).__name__)
+
+
+def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery) -> None:
+    """Count this end in the customer's health; a pause or a resume is logged and reported once, here."""
+    if plug.health is None:
+        return
+    change = plug.health.record(delivery.reason, answered=lead.answered, probe=lead.probe)
+    if change is None:
+        return
+    plug.health.log(change, lead.trace_id)
+    message = (f"Delivery to {plug.health.customer} paused after repeated failures ({change.reason})"
+               if change.kind == "paused" else f"Delivery to {plug.health.customer} resumed")
+    plug.reporter.report("warning", message, {"customer": plug.health.customer, "trace_id": lead.trace_id,
+                                              "health": change.kind}, timeout_s=deadline.answer_remaining())
 
 
 def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, exc_info: Any) -> None:

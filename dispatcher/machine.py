@@ -64,6 +64,8 @@ class Journey:
         self.request_details: dict[str, Any] = {}
         self.log_extra: dict[str, Any] = {}  # fields of the terminal log line (the first attempt of a replay)
         self.sent = False
+        self.answered = False  # the customer answered the lead's request (whatever it said)
+        self.probe = False  # this lead tests a customer whose pause just ended
         self.ended_by: str | None = None  # a trigger other than the end state's own: replay, find
         self.claim: Any = None  # the ledger's claim on this lead, when this request delivers it
         self.replayed: Any = None  # the accepted delivery this request replays (`replay` is a move's name)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from dispatcher.deadline import DEFAULT_CUSTOMER_TIMEOUT_S
 from dispatcher.errors import ConfigurationError
+from dispatcher.health import Health, health_from_setting
 from dispatcher.integrations import Integration, build_integration
 from dispatcher.ledger import Ledger, ledger_from_setting
+from dispatcher.ledger.memory import MemoryStore
 from dispatcher.reporting import Reporter
 from dispatcher.transport import Transport
 
@@ -28,6 +30,7 @@ class Plug:
     reporter: Reporter
     customer_timeout_s: float
     ledger: Ledger | None = None
+    health: Health | None = None
 
     @property
     def credentials(self) -> tuple[str, ...]:
@@ -48,9 +51,12 @@ def build_plug(environ: Mapping[str, str]) -> Plug:
     reporter = Reporter(access_token=environ.get("ROLLBAR_ACCESS_TOKEN") or "",
                         environment=environ.get("ROLLBAR_ENVIRONMENT") or "development",
                         endpoint=environ.get("ROLLBAR_ENDPOINT") or "")
+    customer = getattr(integration, "customer", None) or integration.name
+    ledger = ledger_from_setting(environ, customer)
+    # The health is shared through the ledger's store; without a ledger, each container keeps its own.
+    health = health_from_setting(environ, ledger.store if ledger is not None else MemoryStore(), customer)
     return Plug(integration=integration, transport=Transport(), reporter=reporter,
-                customer_timeout_s=customer_timeout_s,
-                ledger=ledger_from_setting(environ, getattr(integration, "customer", None) or integration.name))
+                customer_timeout_s=customer_timeout_s, ledger=ledger, health=health)
 
 
 class PlugHolder:

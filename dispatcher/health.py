@@ -1,0 +1,130 @@
+"""A customer's health (SPEC section 9): stop wasting fresh leads on a customer that has stopped answering.
+
+After `failures` customer failures in a row (timeout, unreachable, 5xx: never a refusal or a duplicate, which
+are answers), delivery pauses for `pause_s`: leads answer 502 `customer_paused` at once, never sent, with the
+time the pause ends. After the pause one lead probes: its success resumes delivery, its failure starts a new
+pause. The state is one item of the ledger's store (shared by every container), changed by compare-and-set;
+pausing and resuming are one log line and one Rollbar warning each, written by the request that changed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatcher.errors import ConfigurationError, LeadEnded
+from dispatcher.ledger.store import Item, Store, StoreUnavailable
+from dispatcher.outcome import Outcome
+from dispatcher.reasons import Reason
+
+DEFAULT_FAILURES = 5
+DEFAULT_PAUSE_S = 60.0
+# Ends that say the customer is not answering; every other end after sending is an answer.
+FAILURES = frozenset({Reason.CUSTOMER_TIMEOUT, Reason.CUSTOMER_UNREACHABLE, Reason.CUSTOMER_ERROR})
+KEEP_S = 24 * 3600  # how long the store keeps a health item nobody touches
+ATTEMPTS = 5  # compare-and-set retries before giving up on a change (health never fails a lead)
+_log = logging.getLogger("leadplug.transitions")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A pause or a resume, for the caller to report once."""
+
+    kind: str  # "paused" or "resumed"
+    until: float | None
+    reason: str | None
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Health:
+    def __init__(self, store: Store, customer: str, failures: int = DEFAULT_FAILURES,
+                 pause_s: float = DEFAULT_PAUSE_S) -> None:
+        self.store, self.customer, self.failures, self.pause_s = store, customer, failures, pause_s
+        self.key = f"health:{customer}"
+
+    def admit(self, deadline_s: float) -> bool:
+        """Let a lead through, or raise LeadEnded(customer_paused). True when this lead is the probe."""
+        for _ in range(ATTEMPTS):
+            item, now = self._read(), time.time()
+            if item is None:
+                return False
+            state = item.record
+            paused_until = state.get("paused_until")
+            if paused_until is None:
+                return False
+            if now < paused_until or now < (state.get("probe_until") or 0):
+                until = max(paused_until, state.get("probe_until") or 0)
+                raise LeadEnded(Outcome.of(Reason.CUSTOMER_PAUSED, f"Delivery to {self.customer} is paused after "
+                                           f"repeated failures, until {_iso(until)}; retry then",
+                                           paused_until=_iso(until)))
+            if self._write(item, {**state, "probe_until": now + deadline_s}):
+                return True  # the pause is over: this lead probes
+        return False
+
+    def record(self, reason: str, answered: bool, probe: bool) -> Change | None:
+        """Count this lead's end: a customer failure, or an answer (which resets the count)."""
+        failed = reason in FAILURES
+        if not failed and not answered:
+            return None  # the customer was not asked (invalid lead, ledger, pause): nothing learnt
+        for _ in range(ATTEMPTS):
+            item, now = self._read(), time.time()
+            state = dict(item.record) if item is not None else {"failures": 0, "paused_until": None}
+            if failed:
+                count = state.get("failures", 0) + 1
+                already_paused = (state.get("paused_until") or 0) > now
+                if probe or (count >= self.failures and not already_paused):
+                    change = Change("paused", now + self.pause_s, reason)
+                    new = {"failures": 0, "paused_until": change.until, "probe_until": None, "reason": reason}
+                else:
+                    change, new = None, {**state, "failures": count}
+            else:
+                if state.get("failures", 0) == 0 and state.get("paused_until") is None:
+                    return None  # healthy already: no write
+                change = Change("resumed", None, None) if probe else None
+                new = {"failures": 0, "paused_until": None if probe else state.get("paused_until"),
+                       "probe_until": None if probe else state.get("probe_until")}
+            if self._write(item, new):
+                return change
+        return None
+
+    def _read(self) -> Item | None:
+        try:
+            return self.store.get(self.key)
+        except StoreUnavailable:
+            return None  # health never fails a lead: without its state, deliver
+
+    def _write(self, item: Item | None, record: dict[str, Any]) -> bool:
+        version = item.version + 1 if item is not None else 1
+        try:
+            return self.store.put(Item(self.key, version, record, int(time.time() + KEEP_S)),
+                                  item.version if item is not None else None)
+        except StoreUnavailable:
+            return True  # give up quietly: the next lead tries again
+
+    def log(self, change: Change, trace_id: str) -> None:
+        """One transition-style line for the customer's move."""
+        source, dest = ("delivering", "paused") if change.kind == "paused" else ("paused", "delivering")
+        fields = {"customer": self.customer, "trace_id": trace_id, "from": source, "to": dest,
+                  "trigger": "pause" if change.kind == "paused" else "resume", "reason": change.reason,
+                  "paused_until": _iso(change.until) if change.until else None}
+        _log.info("customer %s", dest, extra={"fields": fields})
+
+
+def health_from_setting(environ: Mapping[str, str], store: Store, customer: str) -> Health | None:
+    """HEALTH_FAILURES (default 5; 0 turns pausing off) and HEALTH_PAUSE_S (default 60)."""
+    try:
+        failures = int(environ.get("HEALTH_FAILURES") or DEFAULT_FAILURES)
+        pause_s = float(environ.get("HEALTH_PAUSE_S") or DEFAULT_PAUSE_S)
+    except ValueError:
+        raise ConfigurationError("HEALTH_FAILURES must be a whole number and HEALTH_PAUSE_S a number of "
+                                 "seconds") from None
+    if failures < 0 or not 0 < pause_s <= 86_400:
+        raise ConfigurationError("HEALTH_FAILURES must be 0 (off) or more, HEALTH_PAUSE_S between 0 and 86400")
+    return Health(store, customer, failures, pause_s) if failures else None
