@@ -339,18 +339,19 @@ def test_describe_and_delete(endpoint: str):
     assert missing.returncode == 1 and missing.stderr.startswith("ledger_table: no table ledger-to-delete")
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    pytest.param({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, "no AWS credentials", id="no-credentials"),
-    pytest.param({"AWS_DEFAULT_REGION": ""}, "no AWS region", id="no-region"),
-    pytest.param({"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"},
+@pytest.mark.parametrize(("server", "change", "message"), [
+    pytest.param("endpoint", {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, "no AWS credentials",
+                 id="no-credentials"),
+    pytest.param("endpoint", {"AWS_DEFAULT_REGION": ""}, "no AWS region", id="no-region"),
+    pytest.param("endpoint", {"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"},
                  "cannot reach DynamoDB at http://127.0.0.1:9", id="unreachable"),
-    pytest.param({"AWS_ENDPOINT_URL_DYNAMODB": "refusing"}, "(AccessDeniedException) when calling the CreateTable "
-                 "operation: User: arn:aws:iam::123456789012:user/deployer is not authorized", id="access-denied"),
+    pytest.param("refusing", {}, "(AccessDeniedException) when calling the CreateTable operation: User: "
+                 "arn:aws:iam::123456789012:user/deployer is not authorized", id="access-denied"),
 ])
-def test_an_error_is_one_line_without_a_traceback(endpoint: str, refusing: str, change: dict[str, str], message: str):
-    if change.get("AWS_ENDPOINT_URL_DYNAMODB") == "refusing":
-        change = {"AWS_ENDPOINT_URL_DYNAMODB": refusing}
-    env = {name: value for name, value in emulator_environment(endpoint, **change).items() if value}
+def test_an_error_is_one_line_without_a_traceback(request: pytest.FixtureRequest, server: str,
+                                                  change: dict[str, str], message: str):
+    env = {name: value for name, value in emulator_environment(request.getfixturevalue(server), **change).items()
+           if value}
     run = ledger_table_script("create", "--table", "lead-plug-ledger-errors", env=env)
     assert run.returncode == 1 and run.stdout == ""
     assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
