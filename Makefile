@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SEED ?= 20261126
 CASES ?= 5000
+STAGE ?= prod
+OUT ?= build
+WITH_REGION := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3}
 
-.PHONY: run test fuzz lint bench bench-coldstart package clean
+.PHONY: run test fuzz lint bench bench-coldstart package ledger-table clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,10 +35,21 @@ bench: $(STAMP)
 bench-coldstart: $(STAMP)
 	$(BIN)/python scripts/bench.py --coldstart-only
 
-package: $(STAMP)  ## the prod stage's Lambda package (deployment.zip + SAM template) in build/package; no AWS account used
-	rm -rf build/package
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3} $(BIN)/chalice package --stage $${STAGE:-prod} build/package
-	@ls -l build/package
+# STAGE's Lambda package with the ledger's table and policy (docs/deploying-the-ledger.md), no AWS account used:
+# $(OUT)/package = deployment.zip + sam.json (deploy/sam-ledger-STAGE.json merged in),
+# $(OUT)/terraform = deployment.zip + chalice.tf.json + ledger.tf.json (Chalice merges nothing into Terraform).
+package: $(STAMP)  ## make package [STAGE=testing] [OUT=build]: SAM in build/package, Terraform in build/terraform
+	@test -f deploy/sam-ledger-$(STAGE).json || { echo "no deploy/sam-ledger-$(STAGE).json: the $(STAGE) stage \
+	has no DynamoDB ledger (prod and testing do)"; exit 2; }
+	rm -rf $(OUT)/package $(OUT)/terraform
+	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --merge-template deploy/sam-ledger-$(STAGE).json $(OUT)/package
+	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(OUT)/terraform
+	cp deploy/ledger.tf.json $(OUT)/terraform/
+	@ls -l $(OUT)/package $(OUT)/terraform
+
+ledger-table: $(STAMP)  ## make ledger-table TABLE=lead-plug-ledger-prod: the ledger's table, for `chalice deploy`
+	@test -n "$(TABLE)" || { echo "usage: make ledger-table TABLE=lead-plug-ledger-prod"; exit 2; }
+	$(BIN)/python scripts/ledger_table.py create --table $(TABLE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .chalice/deployments

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from dispatcher import privacy
@@ -26,7 +25,7 @@ from dispatcher.ledger.sqlite import SqliteStore
 from dispatcher.ledger.store import Item
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
-from tests.support.dynamodb import FAKE_AWS, create_ledger_table, dynamodb_emulator
+from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client
 from tests.support.leads import make_lead
 
 TABLE = "lead-plug-ledger-test"
@@ -38,16 +37,11 @@ def dynamodb_endpoint() -> Iterator[str]:
         yield endpoint
 
 
-def dynamodb_client(endpoint: str) -> Any:
-    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=FAKE_AWS["AWS_DEFAULT_REGION"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if request.param == "sqlite":
         return SqliteStore(tmp_path / "ledger.sqlite3")
-    client = dynamodb_client(request.getfixturevalue("dynamodb_endpoint"))
+    client = emulator_client(request.getfixturevalue("dynamodb_endpoint"))
     table = f"{TABLE}-{time.monotonic_ns()}"
     create_ledger_table(client, table)
     return DynamoStore(table, client)
@@ -228,7 +222,7 @@ def test_ten_requests_at_once_exactly_one_claims(store):
 
 def test_an_unreachable_store_sends_nothing(tmp_path):
     for store in (SqliteStore(tmp_path / "no-such-folder" / "ledger.sqlite3"),
-                  DynamoStore(TABLE, dynamodb_client("http://127.0.0.1:9"))):
+                  DynamoStore(TABLE, emulator_client("http://127.0.0.1:9"))):
         with pytest.raises(LeadEnded) as ended:
             Ledger(store, "acme").begin(make_lead(), "trace-1", deadline_in(2))
         assert ended.value.outcome.reason == "ledger_unavailable"

@@ -14,13 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
 from sandbox.salesforce import SalesforceSandbox
 from tests.conftest import salesforce_env
-from tests.support.dynamodb import FAKE_AWS, create_ledger_table, dynamodb_emulator
+from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client, emulator_environment
 from tests.support.leads import make_lead
 from tests.support.project import LocalPlug, running_plug
 
@@ -59,9 +58,9 @@ def test_two_plugs_sharing_one_ledger_deliver_once(slow_salesforce, tmp_path, ba
             setting = f"sqlite:{tmp_path / 'shared.sqlite3'}"
         else:
             endpoint = stack.enter_context(dynamodb_emulator())
-            for name, value in {**FAKE_AWS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint}.items():
+            for name, value in emulator_environment(endpoint).items():
                 monkeypatch.setenv(name, value)  # chalice local passes its own environment to the plug
-            create_ledger_table(boto3.client("dynamodb"), "shared-ledger")
+            create_ledger_table(emulator_client(endpoint), "shared-ledger")
             setting = "dynamodb:shared-ledger"
         environment = salesforce_env(slow_salesforce.base_url, LEDGER=setting)
         plugs: list[LocalPlug] = [stack.enter_context(running_plug(environment, stage=f"plug{n}")) for n in (1, 2)]
