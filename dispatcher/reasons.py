@@ -70,8 +70,9 @@ ENDINGS: dict[Reason, Ending] = {
     Reason.CUSTOMER_TIMEOUT: Ending(_FAILED, 502, "warning", MayHold.IF_SENT),
     Reason.CUSTOMER_UNREACHABLE: Ending(_FAILED, 502, "warning", MayHold.IF_SENT),
     Reason.BAD_CUSTOMER_RESPONSE: Ending(_FAILED, 502, "warning", MayHold.IF_SENT),
-    Reason.IN_PROGRESS: Ending(_FAILED, 502, "warning", MayHold.NO),
-    Reason.CUSTOMER_PAUSED: Ending(_FAILED, 502, "warning", MayHold.NO),
+    # Not the customer failing: another request delivers the lead; a pause is reported once, when it starts.
+    Reason.IN_PROGRESS: Ending(_FAILED, 502, None, MayHold.NO),
+    Reason.CUSTOMER_PAUSED: Ending(_FAILED, 502, None, MayHold.NO),
 }
 TERMINAL_STATES = frozenset(ending.state for ending in ENDINGS.values())
 

@@ -89,3 +89,21 @@ def test_a_plug_killed_mid_delivery_leaves_a_claim_that_expires_then_the_lead_is
     assert envelope["previous_attempt"]["reason"] == "claim_expired"
     assert [envelope["customer_lead_id"]] == created  # found by the search, never sent a second time
     assert json.dumps(envelope).count("claim_expired") == 1
+
+
+def test_two_plugs_share_one_customers_health(tmp_path):
+    """Failures counted by either plug add up; the pause they cause holds for both; nothing sent meanwhile."""
+    with SalesforceSandbox() as sandbox, ExitStack() as stack:
+        environment = salesforce_env(sandbox.base_url, LEDGER=f"sqlite:{tmp_path / 'shared.sqlite3'}",
+                                     HEALTH_FAILURES="3", HEALTH_PAUSE_S="30")
+        first, second = (stack.enter_context(running_plug(environment, stage=f"health{n}")) for n in (1, 2))
+        for url in (first.url, second.url, first.url):
+            lead = make_lead(email=f"lead+error500.{make_lead()['id']}@exemple.fr")
+            assert requests.post(url, json=lead, timeout=30).status_code == 502
+        received = len(sandbox.journal.requests)
+        for plug in (first, second):
+            answer = requests.post(plug.url, json=make_lead(), timeout=30)
+            assert (answer.status_code, answer.json()["error"]["reason"]) == (502, "customer_paused")
+        assert len(sandbox.journal.requests) == received
+        pauses = [line for plug in (first, second) for line in plug.log_lines() if line.get("to") == "paused"]
+    assert len(pauses) == 1
