@@ -59,7 +59,7 @@ def test_the_customer_pauses_after_exactly_n_failures_and_nothing_is_sent_meanwh
 
 
 def test_after_the_pause_one_lead_probes_and_its_success_resumes_delivery(paused_plug, caplog):
-    plug, sandbox, rollbar = paused_plug
+    plug, _, rollbar = paused_plug
     for _ in range(FAILURES):
         plug.post(failing_lead())
     time.sleep(PAUSE_S + 0.2)
