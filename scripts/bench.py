@@ -211,7 +211,8 @@ def throughput(senders: dict[str, Callable[[str], dict[str, Any]]], count: int, 
     chunk = -(-count // rounds)
     for index, start in enumerate(range(WARMUP, WARMUP + count, chunk)):
         batch = bodies[start:start + chunk]
-        for side in SIDES if index % 2 == 0 else SIDES[::-1]:
+        sides = list(senders)
+        for side in sides if index % 2 == 0 else sides[::-1]:
             per_lead[side].append(timed(senders[side], batch) / len(batch))
     return {side: statistics.median(values) for side, values in per_lead.items()}
 
@@ -248,20 +249,67 @@ def cold_run(side: str, env: dict[str, str]) -> tuple[float, float]:
     return float(figures[-1][2]), float(figures[-1][3])
 
 
-def cold_start(customer_url: str, runs: int, from_source: bool) -> dict[str, list[tuple[float, float]]]:
-    """`runs` fresh interpreters per side, alternated, after one warm-up each (bytecode, file system cache)."""
+def cold_start(customer_url: str, runs: int, from_source: bool,
+               plug_env: dict[str, str] | None = None) -> dict[str, list[tuple[float, float]]]:
+    """`runs` fresh interpreters per side, alternated, after one warm-up each (bytecode, file system cache);
+    `plug_env`: variables of the plug's side only (a ledger, say)."""
     results: dict[str, list[tuple[float, float]]] = {side: [] for side in SIDES}
     with tempfile.TemporaryDirectory(prefix="leadplug-pycache-") as pycache:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
         env.update(environment(customer_url), PYTHONPYCACHEPREFIX=pycache)  # nothing written in the repository
         if from_source:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
+        envs = {"baseline": env, "plug": {**env, **(plug_env or {})}}
         for side in SIDES:
-            cold_run(side, env)
+            cold_run(side, envs[side])
         for index in range(runs):
             for side in SIDES if index % 2 == 0 else SIDES[::-1]:
-                results[side].append(cold_run(side, env))
+                results[side].append(cold_run(side, envs[side]))
     return results
+
+
+# --- 5. the ledger --------------------------------------------------------------------------------------
+
+def ledger_cost(count: int, rounds: int) -> dict[str, float]:
+    """Seconds per lead of the plug with LEDGER=off and with LEDGER=sqlite: (a file in a temporary folder),
+    interleaved in the same run: what remembering each delivery costs (two reads and two writes per lead)."""
+    from app import create_app
+
+    with tempfile.TemporaryDirectory(prefix="leadplug-ledger-") as folder:
+        senders = {}
+        for side, setting in (("off", "off"), ("sqlite", f"sqlite:{folder}/ledger.sqlite3")):
+            os.environ["LEDGER"] = setting  # a plug reads its variables once, when its app is made
+            senders[side] = sender(create_app(), f"ledger-{side}")
+        del os.environ["LEDGER"]
+        return throughput(senders, count, rounds)
+
+
+def report_ledger(per_lead: dict[str, float], count: int) -> None:
+    print(f"\n5. the ledger's cost: {count:,} leads per side, the plug with LEDGER=sqlite: and with LEDGER=off, "
+          "interleaved")
+    for side in ("off", "sqlite"):
+        print(f"   LEDGER={side:7}: {per_lead[side] * 1e6:7.1f} us/lead")
+    added_us = (per_lead["sqlite"] - per_lead["off"]) * 1e6
+    print(f"   ratio sqlite / off: {per_lead['sqlite'] / per_lead['off']:.3f}; {added_us:.0f} us per lead, "
+          + ", ".join(f"{added_us / (ms * 1000):.2%} of a {ms} ms" for ms in CRM_ROUND_TRIPS_MS) + " CRM round trip")
+
+
+def report_ledger_figures(customer_url: str, count: int, rounds: int, runs: int) -> None:
+    report_ledger(ledger_cost(count, rounds), count)
+    results = dynamodb_cold_start(customer_url, runs)
+    print("\n6. with LEDGER=dynamodb: (an emulator on 127.0.0.1):", end="")
+    report_cold_start(results, runs, False)
+
+
+def dynamodb_cold_start(customer_url: str, runs: int) -> dict[str, list[tuple[float, float]]]:
+    """The cold start with the DynamoDB ledger configured (boto3 imported, a client made, a claim and a
+    settle on the first lead), against a DynamoDB emulator on 127.0.0.1 (moto's server mode)."""
+    from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client, emulator_environment
+
+    with dynamodb_emulator() as endpoint:
+        create_ledger_table(emulator_client(endpoint), "bench-ledger")
+        ledger_env = {name: value for name, value in emulator_environment(endpoint, base={}).items()}
+        return cold_start(customer_url, runs, False, {**ledger_env, "LEDGER": "dynamodb:bench-ledger"})
 
 
 # --- 3. memory ------------------------------------------------------------------------------------------
@@ -358,6 +406,8 @@ def main() -> int:
     only.add_argument("--coldstart-only", action="store_true", help="only the cold start (2)")
     only.add_argument("--no-coldstart", action="store_true", help="skip the cold start (2)")
     parser.add_argument("--no-memory", action="store_true", help="skip the 10,000-lead memory check (3)")
+    parser.add_argument("--ledger", action="store_true", help="also the ledger's cost per lead and the cold start "
+                                                              "with the DynamoDB ledger (5, 6)")
     parser.add_argument("--serve-customer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -395,6 +445,8 @@ def main() -> int:
             report_memory(marks)
         if per_lead is not None:
             report_added(per_lead)
+        if args.ledger:
+            report_ledger_figures(customer_url, args.leads, args.rounds, min(args.runs, 10))
     finally:
         if customer.stdin:
             customer.stdin.close()

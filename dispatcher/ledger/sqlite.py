@@ -29,6 +29,8 @@ class SqliteStore(Store):
             try:
                 connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
                 connection.execute("PRAGMA journal_mode=WAL")
+                # WAL with NORMAL: a commit survives the process (a killed plug), not a power cut: a local ledger
+                connection.execute("PRAGMA synchronous=NORMAL")
                 connection.execute(_SCHEMA)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"the SQLite ledger {self.path} cannot be opened: {exc}") from exc
