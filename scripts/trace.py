@@ -74,6 +74,10 @@ def describe(trace_id: str, records: list[dict[str, Any]]) -> str:
         reason = f"  reason={record['reason']}" if record.get("reason") else ""
         lines.append(f"  {record.get('ts')}  {record['from']:>10} -> {record['to']:<10} "
                      f"by {record['trigger']:<15} at {record.get('elapsed_ms')} ms{reason}")
+        if record.get("replay_of"):
+            lines.append(f"  (replays the delivery of trace {record['replay_of']}: the customer was not called)")
+        if record.get("previous_trace_id"):
+            lines.append(f"  (trace {record['previous_trace_id']} ended in doubt before this one)")
     return "\n".join(lines)
 
 

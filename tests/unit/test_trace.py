@@ -45,3 +45,20 @@ def test_every_accepted_id_is_found_in_every_format(lead_id, shown):
     paths = lead_paths(transitions(lines), lead_id)
     assert list(paths) == ["t-1"]
     assert [record["to"] for record in paths["t-1"]] == ["validated"]
+
+
+def test_every_attempt_of_a_lead_is_shown_with_the_attempt_it_follows_or_replays():
+    from scripts.trace import describe
+
+    def line(trace: str, source: str, dest: str, trigger: str, **extra: object) -> dict:
+        return {"lead_id": "lead-1", "trace_id": trace, "from": source, "to": dest, "trigger": trigger,
+                "reason": extra.pop("reason", None), "elapsed_ms": 1.0, "ts": "2026-11-26T10:00:00.000Z", **extra}
+
+    records = [line("t-1", "translated", "sent", "send"), line("t-1", "sent", "failed", "fail",
+                                                               reason="customer_timeout"),
+               line("t-2", "translated", "accepted", "find", reason="created", previous_trace_id="t-1"),
+               line("t-3", "translated", "accepted", "replay", reason="created", replay_of="t-2")]
+    paths = lead_paths(records, "lead-1")
+    assert list(paths) == ["t-1", "t-2", "t-3"]
+    assert "trace t-1 ended in doubt before this one" in describe("t-2", paths["t-2"])
+    assert "replays the delivery of trace t-2: the customer was not called" in describe("t-3", paths["t-3"])
