@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -33,14 +33,20 @@ TIMEOUT_S = 35.0  # the plug answers within API Gateway's 29 s; beyond that some
 # Exit codes shared by both scripts.
 OK, DIFFERENT, CANNOT_RUN = 0, 1, 2
 
+
+def use_project_venv(missing: str) -> NoReturn:
+    """Run the script again with the project's .venv, which has `missing`; or stop saying how to get it."""
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+        os.execv(venv_python, [str(venv_python), *sys.argv])
+    raise SystemExit(f"These scripts need `{missing}`: run `make run` once (it builds .venv) "
+                     f"or `pip install -r requirements.txt`.")
+
+
 try:
     import requests
 except ModuleNotFoundError:  # pragma: no cover - depends on the interpreter that runs the script
-    _VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-    if _VENV_PYTHON.exists() and Path(sys.executable).resolve() != _VENV_PYTHON.resolve():
-        os.execv(_VENV_PYTHON, [str(_VENV_PYTHON), *sys.argv])
-    raise SystemExit("These scripts need `requests`: run `make run` once (it builds .venv) "
-                     "or `pip install requests`.") from None
+    use_project_venv("requests")
 
 if str(ROOT) not in sys.path:  # run as a script, scripts/ is on the path but the project is not
     sys.path.insert(0, str(ROOT))
@@ -275,7 +281,6 @@ def describe(result: Result) -> str:
 
 def table(rows: Iterable[tuple[Result, Mapping[str, Any]]]) -> str:
     """The run's summary: one row per fixture, a mark where the answer is not what expected.json says."""
-    paint = _painter(sys.stdout)
     header = ("", "fixture", "status", "expected", "state/reason", "customer id", "time")
     lines = []
     for result, expected in rows:
@@ -283,10 +288,16 @@ def table(rows: Iterable[tuple[Result, Mapping[str, Any]]]) -> str:
         lines.append((("ok" if ok else "DIFF"), result.fixture_id, str(result.status), str(expected["status"]),
                       state_reason(result), str(result.customer_lead_id or "-"),
                       f"{result.elapsed_s * 1000:.0f} ms"))
-    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+    return aligned(header, lines)
+
+
+def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell under a dashed rule; a row marked "ok" in green, any other in red."""
+    paint = _painter(sys.stdout)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     out = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
     out.append("  ".join("-" * width for width in widths))
-    for row in lines:
+    for row in rows:
         text = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         out.append(paint(text, "32" if row[0] == "ok" else "31"))
     return "\n".join(out)

@@ -39,11 +39,17 @@ class Example:
     @property
     def label(self) -> str:
         """How a message names it: `$.examples[1] "out of zone" (HTTP 200 "KO|HORS_ZONE")`."""
-        body = self.body if isinstance(self.body, str) else json.dumps(self.body, ensure_ascii=False,
-                                                                         separators=(",", ":"))
-        body = body if len(body) <= 60 else body[:57] + "..."
         name = f" {json.dumps(self.name, ensure_ascii=False)}" if self.name else ""
-        return f"$.{self.where}{name} (HTTP {self.status} {json.dumps(body, ensure_ascii=False)})"
+        return f"$.{self.where}{name} ({self.shown_answer})"
+
+    @property
+    def shown_answer(self) -> str:
+        """`HTTP 200 "KO|HORS_ZONE"` for a text, `HTTP 409 {"status":"duplicate"}` for JSON, cut at 60 characters."""
+        if isinstance(self.body, str):
+            body = self.body if len(self.body) <= 60 else self.body[:57] + "..."
+            return f"HTTP {self.status} {json.dumps(body, ensure_ascii=False)}"
+        body = json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
+        return f"HTTP {self.status} {body if len(body) <= 60 else body[:57] + '...'}"
 
     @property
     def expected(self) -> str:

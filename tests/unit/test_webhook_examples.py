@@ -79,7 +79,7 @@ def test_the_escaped_rule_loads_and_reads_the_id(tmp_path):
                  '$.examples[0] "out of zone" (HTTP 200 "KO|DOUBLON") must be refused, but answers[1] makes it '
                  "duplicate/duplicate", id="named-example"),
     pytest.param({"status": 503, "body": {"error": "maintenance"}, "state": "failed", "reason": "unauthorized"},
-                 '(HTTP 503 "{\\"error\\":\\"maintenance\\"}") must be failed/unauthorized, but no rule matches '
+                 '(HTTP 503 {"error":"maintenance"}) must be failed/unauthorized, but no rule matches '
                  "it, which makes it failed/customer_error", id="json-body"),
 ])
 def test_a_wrong_example_names_itself_and_what_the_rules_made_of_it(tmp_path, example, mistake):
