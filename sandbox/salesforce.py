@@ -8,8 +8,8 @@
   DUPLICATES_DETECTED (a duplicate rule on Email, case-insensitive), INVALID_EMAIL_ADDRESS,
   STRING_TOO_LONG, INVALID_FIELD, FIELD_CUSTOM_VALIDATION_EXCEPTION (a validation rule: we serve
   Europe only, so a CountryCode outside it is refused), JSON_PARSER_ERROR.
-- Sandbox triggers, in the email's local part: `+error500` (500 UNKNOWN_EXCEPTION), `+error503` (an HTML
-  maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED).
+- Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500
+  UNKNOWN_EXCEPTION), `+error503` (an HTML maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED).
 - Test helpers: `GET /_sandbox/leads` lists the created leads; `POST /_sandbox/expire-tokens` makes every
   issued token expire (the next create answers 401 INVALID_SESSION_ID).
 """
@@ -31,7 +31,6 @@ LEAD_FIELDS = frozenset(
 MAX_LENGTHS = {"FirstName": 40, "LastName": 80, "Email": 80, "Phone": 40, "Company": 255, "Street": 255,
                "PostalCode": 20, "City": 40, "Description": 32000}
 _LEAD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
 def _error(code: str, message: str, fields: list[str] | None = None) -> list[dict[str, object]]:
@@ -43,7 +42,6 @@ class SalesforceSandbox(CrmSandbox):
                  latency_s: float = 0.0, verbose: bool = False) -> None:
         super().__init__(port, verbose)
         self.client_id, self.client_secret, self.latency_s = client_id, client_secret, latency_s
-        self._emails: set[str] = set()
 
     def route(self, handler: Handler, request: Received) -> None:
         if self.latency_s:
@@ -98,31 +96,26 @@ class SalesforceSandbox(CrmSandbox):
             return 400, _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
                                missing)
         email = str(record.get("Email") or "")
-        local_part = email.split("@", maxsplit=1)[0]
-        if "+error500" in local_part:
+        trigger = self.trigger(email)
+        if trigger == "error500":
             return 500, _error("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId "
                                                     "if you contact support: 1234567-8910 (sandbox)")
-        if "+error503" in local_part:
+        if trigger == "error503":
             return 503, b"<html><body><h1>Service Unavailable</h1><p>Down for maintenance.</p></body></html>"
-        if "+limit" in local_part:
+        if trigger == "limit":
             return 403, _error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         for name, limit in MAX_LENGTHS.items():
             value = record.get(name)
             if isinstance(value, str) and len(value) > limit:
                 return 400, _error("STRING_TOO_LONG", f"{name}: data value too large (max length={limit})", [name])
-        if email and (not _EMAIL.match(email) or email.lower().endswith(".invalid")):
+        if email and not self.email_is_valid(email):
             return 400, _error("INVALID_EMAIL_ADDRESS", f"Email: invalid email address: {email}", ["Email"])
         country = record.get("CountryCode")
         if country and country not in SERVED_COUNTRIES:
             return 400, _error("FIELD_CUSTOM_VALIDATION_EXCEPTION", "We only serve leads located in Europe")
-        with self._lock:
-            if email and email.lower() in self._emails:
-                return 400, [{"duplicateResult": {"allowSave": False, "duplicateRule": "Standard_Lead_Duplicate_Rule",
-                                                  "duplicateRuleEntityType": "Lead", "matchResults": []},
-                              "errorCode": "DUPLICATES_DETECTED",
-                              "message": "Use one of these records?", "fields": []}]
-            lead_id = "00Q" + secrets.token_hex(8)[:15]
-            self.leads[lead_id] = record
-            if email:
-                self._emails.add(email.lower())
+        lead_id, created = self.take(email, record, lambda: "00Q" + secrets.token_hex(8)[:15])
+        if not created:
+            return 400, [{"duplicateResult": {"allowSave": False, "duplicateRule": "Standard_Lead_Duplicate_Rule",
+                                              "duplicateRuleEntityType": "Lead", "matchResults": []},
+                          "errorCode": "DUPLICATES_DETECTED", "message": "Use one of these records?", "fields": []}]
         return 201, {"id": lead_id, "success": True, "errors": []}

@@ -11,7 +11,8 @@
   DUPLICATE_DATA (the Email of a lead already there, with `duplicate_record`), and MULTIPLE_OR_MULTI_ERRORS
   (details.errors) when one record has several. No or an unknown token: 401 AUTHENTICATION_FAILURE or
   INVALID_TOKEN; another path: 404 INVALID_URL_PATTERN.
-- Sandbox trigger: `+error500` in the email's local part answers 500 INTERNAL_ERROR.
+- Sandbox trigger (sandbox/server.py's LeadSandbox): `+error500` in the email's local part answers 500
+  INTERNAL_ERROR.
 - Test helpers: `GET /_sandbox/leads`, `POST /_sandbox/expire-tokens` (or `expire_tokens()`): every issued
   token expires, the next create answers 401 INVALID_TOKEN.
 """
@@ -33,7 +34,6 @@ OWNER = {"name": "Sandbox Owner", "id": "5725767000000411001"}
 MAX_LENGTHS = {"First_Name": 40, "Last_Name": 80, "Email": 100, "Phone": 30, "Company": 200, "Street": 250,
                "Zip_Code": 30, "City": 100, "Country": 100, "Description": 32000}
 _LEADS_PATH = re.compile(r"^/crm/v[2-8]/Leads$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
 def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
@@ -47,7 +47,6 @@ class ZohoSandbox(CrmSandbox):
         super().__init__(port, verbose)
         self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
         self.mandatory = mandatory
-        self._emails: dict[str, str] = {}
 
     def route(self, handler: Handler, request: Received) -> None:
         path = urlsplit(request.path).path
@@ -92,7 +91,7 @@ class ZohoSandbox(CrmSandbox):
             return handler.send_json(400, _error("REQUIRED_PARAM_MISSING", "required param missing", param="data"))
         if len(records) > 100:
             return handler.send_json(400, _error("LIMIT_EXCEEDED", "the number of records exceeds 100"))
-        if any("+error500" in str(r.get("Email", "")).split("@")[0] for r in records):
+        if any(self.trigger(r.get("Email")) == "error500" for r in records):
             return handler.send_json(500, _error("INTERNAL_ERROR", "Internal Server Error"))
         results = [self._insert_one(index, record) for index, record in enumerate(records)]
         failed = sum(result["status"] == "error" for result in results)
@@ -109,25 +108,23 @@ class ZohoSandbox(CrmSandbox):
                 errors.append(_error("INVALID_DATA", "invalid data", maximum_length=limit, api_name=name,
                                      json_path=f"$.data[{index}].{name}"))
         email = record.get("Email")
-        if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)
-                                  or email.lower().endswith(".invalid")):
+        if email is not None and not self.email_is_valid(email):
             errors.append(_error("INVALID_DATA", "invalid data", expected_data_type="email", api_name="Email",
                                  json_path=f"$.data[{index}].Email"))
-        with self._lock:
-            existing = self._emails.get(str(email).lower()) if email else None
-            if existing:
-                errors.append(_error("DUPLICATE_DATA", "duplicate data", api_name="Email",
-                                     json_path=f"$.data[{index}].Email", more_records=False,
-                                     duplicate_record={"id": existing, "Owner": OWNER,
-                                                       "module": {"api_name": "Leads", "id": "5725767000000002175"}}))
-            if len(errors) > 1:
-                return _error("MULTIPLE_OR_MULTI_ERRORS", "multiple errors occurred", errors=errors)
-            if errors:
-                return errors[0]
-            lead_id = str(5725767000000000000 + secrets.randbelow(10**12))
-            self.leads[lead_id] = record
-            if email:
-                self._emails[email.lower()] = lead_id
+        if errors:  # Zoho reports a duplicate beside the record's other errors
+            existing = self.existing(email) if email else None
+        else:
+            lead_id, created = self.take(email, record, lambda: str(5725767000000000000 + secrets.randbelow(10**12)))
+            existing = None if created else lead_id
+        if existing:
+            errors.append(_error("DUPLICATE_DATA", "duplicate data", api_name="Email",
+                                 json_path=f"$.data[{index}].Email", more_records=False,
+                                 duplicate_record={"id": existing, "Owner": OWNER,
+                                                   "module": {"api_name": "Leads", "id": "5725767000000002175"}}))
+        if len(errors) > 1:
+            return _error("MULTIPLE_OR_MULTI_ERRORS", "multiple errors occurred", errors=errors)
+        if errors:
+            return errors[0]
         now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
         return {"code": "SUCCESS", "details": {"Modified_Time": now, "Modified_By": OWNER, "Created_Time": now,
                                                "id": lead_id, "Created_By": OWNER},
