@@ -17,6 +17,7 @@ SANDBOXES: dict[str, tuple[str, str, int, dict[str, Any]]] = {
     "zoho": ("sandbox.zoho", "ZohoSandbox", 8002, {}),
     "acme-json": ("sandbox.webhook", "WebhookSandbox", 8003, {"dialect": "json"}),
     "solaris-form": ("sandbox.webhook", "WebhookSandbox", 8004, {"dialect": "form"}),
+    "hubspot": ("sandbox.hubspot", "HubSpotSandbox", 8005, {}),
 }
 
 
