@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.__main__ import SANDBOXES
 from tests.support.project import ROOT
 
 IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis",
@@ -59,11 +60,12 @@ def test_the_generated_code_is_ruff_clean(project):
 def test_it_is_registered_where_the_plug_and_make_run_look(project):
     registry = (project / "dispatcher" / "integrations" / "__init__.py").read_text()
     assert '    "acme_crm": "dispatcher.integrations.acme_crm",\n' in registry
+    port = max(port for _module, _cls, port, _kwargs in SANDBOXES.values()) + 1  # the next one free
     sandboxes = (project / "sandbox" / "__main__.py").read_text()
-    assert '    "acme_crm": ("sandbox.acme_crm", "AcmeCRMSandbox", 8005, {}),\n}' in sandboxes
+    assert f'    "acme_crm": ("sandbox.acme_crm", "AcmeCRMSandbox", {port}, {{}}),\n}}' in sandboxes
     stage = run(project, sys.executable, "-c", "import json; print(json.load(open('.chalice/config.json'))"
                 "['stages']['acme_crm-dev']['environment_variables']['ACME_CRM_API_URL'])")
-    assert stage.stdout.strip() == "http://127.0.0.1:8005"
+    assert stage.stdout.strip() == f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize(("args", "message"), [
