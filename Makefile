@@ -9,7 +9,7 @@ STAGE ?= prod
 OUT ?= build
 WITH_REGION := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3}
 
-.PHONY: run test fuzz lint bench bench-coldstart package ledger-table clean
+.PHONY: run test fuzz lint bench bench-coldstart package ledger-table clean check-customer
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(STAMP)  ## the whole suite, as CI runs it
 
 fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123; a failure prints its curl and the replay command
 	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -x -q --timeout=0
+
+check-customer: $(STAMP)  ## a webhook customer's file, its examples and a stage's variables: make check-customer FILE=customers/x.json [STAGE=x-dev]
+	$(BIN)/python scripts/check_customer.py $(FILE) $(if $(STAGE),--stage $(STAGE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,12 +8,11 @@
   DUPLICATES_DETECTED (a duplicate rule on Email, case-insensitive), INVALID_EMAIL_ADDRESS,
   STRING_TOO_LONG, INVALID_FIELD, FIELD_CUSTOM_VALIDATION_EXCEPTION (a validation rule: we serve
   Europe only, so a CountryCode outside it is refused), JSON_PARSER_ERROR.
-- Sandbox triggers, in the email's local part: `+error500` (500 UNKNOWN_EXCEPTION), `+error503` (an HTML
-  maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED).
-- `GET /services/data/vNN.N/query/?q=SELECT Id FROM Lead WHERE Email = '...' AND CreatedDate >= <datetime>`:
+- `GET /services/data/vNN.N/query/?q=SELECT Id FROM Lead WHERE Email = '...' AND CreatedDate >= <datetime> ...`:
   {"totalSize", "done": true, "records": [{"attributes": {...}, "Id"}]}; another query: 400 MALFORMED_QUERY.
-- `+slowanswer` in the email: the lead is created, the answer comes after the plug's deadline; `+noanswer`:
-  the first request for that email answers as late and creates nothing.
+- Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500
+  UNKNOWN_EXCEPTION), `+error503` (an HTML maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED),
+  `+slowanswer` and `+noanswer` (an answer after the plug's deadline, the lead kept or not).
 - Test helpers: `GET /_sandbox/leads` lists the created leads; `POST /_sandbox/expire-tokens` makes every
   issued token expire (the next create answers 401 INVALID_SESSION_ID).
 """
@@ -37,15 +36,9 @@ LEAD_FIELDS = frozenset(
 MAX_LENGTHS = {"FirstName": 40, "LastName": 80, "Email": 80, "Phone": 40, "Company": 255, "Street": 255,
                "PostalCode": 20, "City": 40, "Description": 32000}
 _LEAD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
 _FIND_QUERY = re.compile(r"SELECT Id FROM Lead WHERE Email = '(?P<email>(?:[^'\\]|\\.)*)' AND CreatedDate >= "
                          r"(?P<since>\S+) ORDER BY CreatedDate DESC LIMIT 1")
-
-
-def path_of(request: Received) -> str:
-    """The API version's base path of a request: /services/data/v62.0."""
-    return "/".join(urlsplit(request.path).path.split("/")[:4])
 
 
 def _error(code: str, message: str, fields: list[str] | None = None) -> list[dict[str, object]]:
@@ -57,7 +50,6 @@ class SalesforceSandbox(CrmSandbox):
                  latency_s: float = 0.0, verbose: bool = False) -> None:
         super().__init__(port, verbose)
         self.client_id, self.client_secret, self.latency_s = client_id, client_secret, latency_s
-        self._emails: set[str] = set()
 
     def route(self, handler: Handler, request: Received) -> None:
         if self.latency_s:
@@ -115,8 +107,8 @@ class SalesforceSandbox(CrmSandbox):
             authorised = token in self.tokens
         if not authorised:
             return handler.send_json(401, _error("INVALID_SESSION_ID", "Session expired or invalid"))
-        soql = parse_qs(urlsplit(request.path).query).get("q", [""])[0]
-        found = _FIND_QUERY.fullmatch(soql)
+        query = urlsplit(request.path)
+        found = _FIND_QUERY.fullmatch(parse_qs(query.query).get("q", [""])[0])
         if found is None:
             return handler.send_json(400, _error("MALFORMED_QUERY", "unexpected token in the query (sandbox: only "
                                                                     "the plug's lookup by email is served)"))
@@ -125,8 +117,9 @@ class SalesforceSandbox(CrmSandbox):
         with self._lock:
             ids = [lead_id for lead_id, record in self.leads.items()
                    if str(record.get("Email", "")).lower() == email and self.created_at[lead_id] >= since]
-        records = [{"attributes": {"type": "Lead", "url": f"{path_of(request)}/sobjects/Lead/{lead_id}"},
-                    "Id": lead_id} for lead_id in ids[-1:]]
+        version = "/".join(query.path.split("/")[:4])
+        records = [{"attributes": {"type": "Lead", "url": f"{version}/sobjects/Lead/{lead_id}"}, "Id": lead_id}
+                   for lead_id in ids[-1:]]
         handler.send_json(200, {"totalSize": len(records), "done": True, "records": records})
 
     def _check(self, record: dict[str, object]) -> tuple[int, object]:
@@ -138,32 +131,26 @@ class SalesforceSandbox(CrmSandbox):
             return 400, _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
                                missing)
         email = str(record.get("Email") or "")
-        local_part = email.split("@", maxsplit=1)[0]
-        if "+error500" in local_part:
+        trigger = self.trigger(email)
+        if trigger == "error500":
             return 500, _error("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId "
                                                     "if you contact support: 1234567-8910 (sandbox)")
-        if "+error503" in local_part:
+        if trigger == "error503":
             return 503, b"<html><body><h1>Service Unavailable</h1><p>Down for maintenance.</p></body></html>"
-        if "+limit" in local_part:
+        if trigger == "limit":
             return 403, _error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         for name, limit in MAX_LENGTHS.items():
             value = record.get(name)
             if isinstance(value, str) and len(value) > limit:
                 return 400, _error("STRING_TOO_LONG", f"{name}: data value too large (max length={limit})", [name])
-        if email and (not _EMAIL.match(email) or email.lower().endswith(".invalid")):
+        if email and not self.email_is_valid(email):
             return 400, _error("INVALID_EMAIL_ADDRESS", f"Email: invalid email address: {email}", ["Email"])
         country = record.get("CountryCode")
         if country and country not in SERVED_COUNTRIES:
             return 400, _error("FIELD_CUSTOM_VALIDATION_EXCEPTION", "We only serve leads located in Europe")
-        with self._lock:
-            if email and email.lower() in self._emails:
-                return 400, [{"duplicateResult": {"allowSave": False, "duplicateRule": "Standard_Lead_Duplicate_Rule",
-                                                  "duplicateRuleEntityType": "Lead", "matchResults": []},
-                              "errorCode": "DUPLICATES_DETECTED",
-                              "message": "Use one of these records?", "fields": []}]
-            lead_id = "00Q" + secrets.token_hex(8)[:15]
-            self.leads[lead_id] = record
-            self.created_at[lead_id] = time.time()
-            if email:
-                self._emails.add(email.lower())
+        lead_id, created = self.take(email, record, lambda: "00Q" + secrets.token_hex(8)[:15])
+        if not created:
+            return 400, [{"duplicateResult": {"allowSave": False, "duplicateRule": "Standard_Lead_Duplicate_Rule",
+                                              "duplicateRuleEntityType": "Lead", "matchResults": []},
+                          "errorCode": "DUPLICATES_DETECTED", "message": "Use one of these records?", "fields": []}]
         return 201, {"id": lead_id, "success": True, "errors": []}

@@ -1,11 +1,14 @@
-"""A small threaded HTTP server base: JSON helpers, a record of what arrived, and start/stop in a thread."""
+"""A small threaded HTTP server base (JSON helpers, a record of what arrived, start/stop in a thread), and the
+base of every sandbox customer: the leads it holds, its duplicate rule and its error triggers, written once."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -129,42 +132,82 @@ class CustomerServer(ThreadingHTTPServer):
         self.stop()
 
 
-class CrmSandbox(CustomerServer):
-    """A CRM emulator's shared state: issued tokens, created leads, and the two test helpers
-    `GET /_sandbox/leads` and `POST /_sandbox/expire-tokens` (the next call then meets an expired session)."""
+class LeadSandbox(CustomerServer):
+    """A customer that takes leads, with what every such sandbox shares, written once here:
 
-    SLOW_ANSWER_S = 3.0  # `+slowanswer` in an email: the lead is created, the answer comes this late
+    - the leads it holds, and its duplicate rule: one lead per email, compared trimmed and lower-cased
+      (`take`); `GET /_sandbox/leads` lists them;
+    - the error triggers a test or a fixture writes in the email's local part, each a `+tag` of its own
+      (`jean+error500@x.fr`; `--unique` adds a `+nonce` after it): `error500` (the customer fails),
+      `error503` (a maintenance page), `limit` (a rate or request limit). Each sandbox answers them in its
+      customer's documented shape (`trigger`);
+    - the email check CRMs make: an address that is not shaped like one, or a `.invalid` domain (RFC 2606),
+      is refused (`email_is_valid`);
+    - two slow answers, for the plug's ledger (a lead in doubt): `+slowanswer` keeps the lead but answers after
+      the plug's deadline (the CRM's search then finds it), `+noanswer` answers the first request for that
+      email as late and keeps nothing (the search finds nothing; the next request is served).
+    """
+
+    TRIGGERS = frozenset({"error500", "error503", "limit"})
+    SLOW_ANSWER_S = 3.0
+    _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
     def __init__(self, port: int = 0, verbose: bool = False) -> None:
         super().__init__(port, verbose)
-        self.tokens: set[str] = set()
         self.leads: dict[str, dict[str, Any]] = {}
         self.created_at: dict[str, float] = {}  # lead id -> epoch seconds, for the CRMs' search endpoints
-        self.dropped: set[str] = set()
+        self._ids_by_email: dict[str, str] = {}
+        self._dropped: set[str] = set()
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _tags(email: object) -> list[str]:
+        return str(email or "").split("@", maxsplit=1)[0].split("+")[1:]
+
     def answer_late_if_asked(self, email: object) -> None:
-        """`+slowanswer` in the email's local part: the lead is kept, but the answer comes after the plug gave
-        up (the plug's ledger then holds it in doubt, and the CRM's search finds it)."""
-        if "+slowanswer" in str(email or "").split("@", maxsplit=1)[0]:
+        """`+slowanswer`: the lead is kept, the answer comes after the plug's deadline."""
+        if "slowanswer" in self._tags(email):
             time.sleep(self.SLOW_ANSWER_S)
 
     def drops_first_request(self, email: object) -> bool:
-        """`+noanswer`: the first request for this email waits as long and creates nothing (the plug's ledger
-        holds it in doubt, the search finds nothing); the next one is served."""
-        address = str(email or "").lower()
-        if "+noanswer" not in address.split("@", maxsplit=1)[0]:
+        """`+noanswer`: the first request for this email waits as long and keeps nothing."""
+        address = str(email or "").strip().lower()
+        if "noanswer" not in self._tags(email):
             return False
         with self._lock:
-            if address in self.dropped:
+            if address in self._dropped:
                 return False
-            self.dropped.add(address)
+            self._dropped.add(address)
         time.sleep(self.SLOW_ANSWER_S)
         return True
 
-    def expire_tokens(self) -> None:
+    @classmethod
+    def trigger(cls, email: object) -> str | None:
+        """The error trigger written in the email's local part, if any."""
+        local_part = str(email or "").split("@", maxsplit=1)[0]
+        return next((tag for tag in local_part.split("+")[1:] if tag in cls.TRIGGERS), None)
+
+    @classmethod
+    def email_is_valid(cls, email: object) -> bool:
+        return isinstance(email, str) and bool(cls._EMAIL.match(email)) and not email.lower().endswith(".invalid")
+
+    def existing(self, email: object) -> str | None:
+        """The id of the lead that already has this email, if one does."""
         with self._lock:
-            self.tokens.clear()
+            return self._ids_by_email.get(str(email or "").strip().lower())
+
+    def take(self, email: object, record: dict[str, Any], new_id: Callable[[], str]) -> tuple[str, bool]:
+        """(id, True) for a new lead, kept; (the existing lead's id, False) when one already has this email."""
+        key = str(email or "").strip().lower()
+        with self._lock:
+            if key and key in self._ids_by_email:
+                return self._ids_by_email[key], False
+            lead_id = new_id()
+            self.leads[lead_id] = record
+            self.created_at[lead_id] = time.time()
+            if key:
+                self._ids_by_email[key] = lead_id
+            return lead_id, True
 
     def sandbox_route(self, handler: Handler, request: Received, path: str) -> bool:
         """Answer a test helper's request; False when `path` is not one."""
@@ -172,8 +215,24 @@ class CrmSandbox(CustomerServer):
             with self._lock:
                 handler.send_json(200, {"leads": self.leads})
             return True
+        return False
+
+
+class CrmSandbox(LeadSandbox):
+    """A CRM with tokens: those it issued, and the test helper `POST /_sandbox/expire-tokens` (the next call then
+    meets an expired session)."""
+
+    def __init__(self, port: int = 0, verbose: bool = False) -> None:
+        super().__init__(port, verbose)
+        self.tokens: set[str] = set()
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self.tokens.clear()
+
+    def sandbox_route(self, handler: Handler, request: Received, path: str) -> bool:
         if request.method == "POST" and path == "/_sandbox/expire-tokens":
             self.expire_tokens()
             handler.send_json(200, {"expired": True})
             return True
-        return False
+        return super().sandbox_route(handler, request, path)

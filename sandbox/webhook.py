@@ -11,26 +11,25 @@ One server, two dialects (the two example configurations in `customers/` speak t
   tel in national form, cp, ...), answering HTTP 200 and plain text whatever happens, like many PHP
   endpoints: `OK 48213`, `ERREUR DOUBLON`, `ERREUR TEL_INVALIDE ...`, `ERREUR CLE_INVALIDE`.
 
-Both: `+error500` in the email's local part answers 500; `GET /_sandbox/leads` lists what was taken.
+Both (sandbox/server.py's LeadSandbox): `+error500` in the email's local part answers 500; `GET /_sandbox/leads`
+lists what was taken.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.server import CustomerServer, Handler, Received
+from sandbox.server import Handler, LeadSandbox, Received
 
 ACME_TOKEN = "sandbox-acme-token"
 SOLARIS_KEY = "sandbox-solaris-key"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _FRENCH_PHONE = re.compile(r"^0[1-9][0-9]{8}$")
 
 
-class WebhookSandbox(CustomerServer):
+class WebhookSandbox(LeadSandbox):
     def __init__(self, port: int = 0, *, dialect: str = "json", secret: str | None = None,
                  served_countries: frozenset[str] = frozenset({"FR", "BE", "LU", "CH"}), verbose: bool = False) -> None:
         if dialect not in ("json", "form"):
@@ -39,10 +38,7 @@ class WebhookSandbox(CustomerServer):
         self.dialect = dialect
         self.secret = secret or (ACME_TOKEN if dialect == "json" else SOLARIS_KEY)
         self.served_countries = served_countries
-        self.leads: dict[str, dict[str, Any]] = {}
-        self._emails: set[str] = set()
         self._ids = itertools.count(48213)
-        self._lock = threading.Lock()
 
     @property
     def lead_url(self) -> str:
@@ -50,9 +46,8 @@ class WebhookSandbox(CustomerServer):
 
     def route(self, handler: Handler, request: Received) -> None:
         path = urlsplit(request.path).path
-        if request.method == "GET" and path == "/_sandbox/leads":
-            with self._lock:
-                return handler.send_json(200, {"leads": self.leads})
+        if self.sandbox_route(handler, request, path):
+            return None
         if request.method == "POST" and self.dialect == "json" and path == "/v1/leads":
             return self._json_lead(handler, request)
         if request.method == "POST" and self.dialect == "form" and path == "/api/lead.php":
@@ -61,13 +56,8 @@ class WebhookSandbox(CustomerServer):
 
     def _take(self, email: str, record: dict[str, Any], prefix: str) -> str | None:
         """The new lead's id, or None when the email is already there (the duplicate rule)."""
-        with self._lock:
-            if email.lower() in self._emails:
-                return None
-            lead_id = f"{prefix}{next(self._ids)}"
-            self._emails.add(email.lower())
-            self.leads[lead_id] = record
-            return lead_id
+        lead_id, created = self.take(email, record, lambda: f"{prefix}{next(self._ids)}")
+        return lead_id if created else None
 
     def _json_lead(self, handler: Handler, request: Received) -> None:
         if request.headers.get("authorization") != f"Bearer {self.secret}":
@@ -85,9 +75,9 @@ class WebhookSandbox(CustomerServer):
             if not value:
                 return handler.send_json(400, {"status": "invalid", "error": {"code": "MISSING_FIELD", "field": name}})
         email = str(contact["email"])
-        if "+error500" in email.split("@", maxsplit=1)[0]:
+        if self.trigger(email) == "error500":
             return handler.send_json(500, {"status": "error", "error": {"code": "INTERNAL"}})
-        if not _EMAIL.match(email) or email.endswith(".invalid"):
+        if not self.email_is_valid(email):
             return handler.send_json(422, {"status": "rejected", "error": {"code": "INVALID_EMAIL",
                                                                            "message": "The email is not valid"}})
         if address.get("country") not in self.served_countries:
@@ -106,7 +96,7 @@ class WebhookSandbox(CustomerServer):
         missing = [name for name in ("nom", "email", "tel", "cp") if not form.get(name)]
         if missing:
             return self._text(handler, f"ERREUR CHAMP_MANQUANT {missing[0]}")
-        if "+error500" in form["email"].split("@")[0]:
+        if self.trigger(form["email"]) == "error500":
             return handler.send_body(500, b"<html><body>Internal Server Error</body></html>", "text/html")
         if not _FRENCH_PHONE.match(form["tel"]):
             return self._text(handler, "ERREUR TEL_INVALIDE le numero doit avoir 10 chiffres")

@@ -12,9 +12,8 @@
   (details.errors) when one record has several. No or an unknown token: 401 AUTHENTICATION_FAILURE or
   INVALID_TOKEN; another path: 404 INVALID_URL_PATTERN.
 - `GET /crm/v{2..8}/Leads/search?email=`: 200 {"data": [records], "info": {...}}, or 204 with no content.
-- Sandbox triggers in the email's local part: `+error500` answers 500 INTERNAL_ERROR; `+slowanswer` adds the
-  lead but answers after the plug's deadline; `+noanswer`: the first request for that email answers as
-  late and adds nothing.
+- Sandbox trigger (sandbox/server.py's LeadSandbox): `+error500` in the email's local part answers 500
+  INTERNAL_ERROR.
 - Test helpers: `GET /_sandbox/leads`, `POST /_sandbox/expire-tokens` (or `expire_tokens()`): every issued
   token expires, the next create answers 401 INVALID_TOKEN.
 """
@@ -37,7 +36,6 @@ MAX_LENGTHS = {"First_Name": 40, "Last_Name": 80, "Email": 100, "Phone": 30, "Co
                "Zip_Code": 30, "City": 100, "Country": 100, "Description": 32000}
 _LEADS_PATH = re.compile(r"^/crm/v[2-8]/Leads$")
 _SEARCH_PATH = re.compile(r"^/crm/v[2-8]/Leads/search$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
 def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
@@ -51,7 +49,6 @@ class ZohoSandbox(CrmSandbox):
         super().__init__(port, verbose)
         self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
         self.mandatory = mandatory
-        self._emails: dict[str, str] = {}
 
     def route(self, handler: Handler, request: Received) -> None:
         path = urlsplit(request.path).path
@@ -98,7 +95,7 @@ class ZohoSandbox(CrmSandbox):
             return handler.send_json(400, _error("REQUIRED_PARAM_MISSING", "required param missing", param="data"))
         if len(records) > 100:
             return handler.send_json(400, _error("LIMIT_EXCEEDED", "the number of records exceeds 100"))
-        if any("+error500" in str(r.get("Email", "")).split("@")[0] for r in records):
+        if any(self.trigger(r.get("Email")) == "error500" for r in records):
             return handler.send_json(500, _error("INTERNAL_ERROR", "Internal Server Error"))
         if self.drops_first_request(records[0].get("Email")):
             return handler.send_json(500, _error("INTERNAL_ERROR", "the request was dropped (sandbox)"))
@@ -109,17 +106,17 @@ class ZohoSandbox(CrmSandbox):
         handler.send_json(status, {"data": results})
 
     def _search(self, handler: Handler, request: Received) -> None:
-        authorization = request.headers.get("authorization", "")
+        """Zoho's search by email: 200 with the records, or 204 with no content."""
         with self._lock:
-            known = authorization.removeprefix("Zoho-oauthtoken ") in self.tokens
+            known = request.headers.get("authorization", "").removeprefix("Zoho-oauthtoken ") in self.tokens
         if not known:
             return handler.send_json(401, _error("INVALID_TOKEN", "invalid oauth token"))
-        email = parse_qs(urlsplit(request.path).query).get("email", [""])[0].lower()
-        with self._lock:
-            lead_id = self._emails.get(email)
-            record = self.leads.get(lead_id or "")
-        if not email or record is None:
+        email = parse_qs(urlsplit(request.path).query).get("email", [""])[0]
+        lead_id = self.existing(email) if email else None
+        if lead_id is None:
             return handler.send_body(204, b"", "application/json")
+        with self._lock:
+            record = self.leads[lead_id]
         handler.send_json(200, {"data": [{**record, "id": lead_id}],
                                 "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
 
@@ -133,25 +130,23 @@ class ZohoSandbox(CrmSandbox):
                 errors.append(_error("INVALID_DATA", "invalid data", maximum_length=limit, api_name=name,
                                      json_path=f"$.data[{index}].{name}"))
         email = record.get("Email")
-        if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)
-                                  or email.lower().endswith(".invalid")):
+        if email is not None and not self.email_is_valid(email):
             errors.append(_error("INVALID_DATA", "invalid data", expected_data_type="email", api_name="Email",
                                  json_path=f"$.data[{index}].Email"))
-        with self._lock:
-            existing = self._emails.get(str(email).lower()) if email else None
-            if existing:
-                errors.append(_error("DUPLICATE_DATA", "duplicate data", api_name="Email",
-                                     json_path=f"$.data[{index}].Email", more_records=False,
-                                     duplicate_record={"id": existing, "Owner": OWNER,
-                                                       "module": {"api_name": "Leads", "id": "5725767000000002175"}}))
-            if len(errors) > 1:
-                return _error("MULTIPLE_OR_MULTI_ERRORS", "multiple errors occurred", errors=errors)
-            if errors:
-                return errors[0]
-            lead_id = str(5725767000000000000 + secrets.randbelow(10**12))
-            self.leads[lead_id] = record
-            if email:
-                self._emails[email.lower()] = lead_id
+        if errors:  # Zoho reports a duplicate beside the record's other errors
+            existing = self.existing(email) if email else None
+        else:
+            lead_id, created = self.take(email, record, lambda: str(5725767000000000000 + secrets.randbelow(10**12)))
+            existing = None if created else lead_id
+        if existing:
+            errors.append(_error("DUPLICATE_DATA", "duplicate data", api_name="Email",
+                                 json_path=f"$.data[{index}].Email", more_records=False,
+                                 duplicate_record={"id": existing, "Owner": OWNER,
+                                                   "module": {"api_name": "Leads", "id": "5725767000000002175"}}))
+        if len(errors) > 1:
+            return _error("MULTIPLE_OR_MULTI_ERRORS", "multiple errors occurred", errors=errors)
+        if errors:
+            return errors[0]
         now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
         return {"code": "SUCCESS", "details": {"Modified_Time": now, "Modified_By": OWNER, "Created_Time": now,
                                                "id": lead_id, "Created_By": OWNER},

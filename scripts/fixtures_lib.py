@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -30,17 +30,24 @@ LEAD_SCHEMA = ROOT / "contracts" / "lead.schema.json"
 DEFAULT_URL = "http://localhost:8000/send"
 TIMEOUT_S = 35.0  # the plug answers within API Gateway's 29 s; beyond that something else is wrong
 
+FOR_PEOPLE = frozenset({"note", "about"})  # keys of expected.json entries that explain, not expect
 # Exit codes shared by both scripts.
 OK, DIFFERENT, CANNOT_RUN = 0, 1, 2
+
+
+def use_project_venv(missing: str) -> NoReturn:
+    """Run the script again with the project's .venv, which has `missing`; or stop saying how to get it."""
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+        os.execv(venv_python, [str(venv_python), *sys.argv])
+    raise SystemExit(f"These scripts need `{missing}`: run `make run` once (it builds .venv) "
+                     f"or `pip install -r requirements.txt`.")
+
 
 try:
     import requests
 except ModuleNotFoundError:  # pragma: no cover - depends on the interpreter that runs the script
-    _VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-    if _VENV_PYTHON.exists() and Path(sys.executable).resolve() != _VENV_PYTHON.resolve():
-        os.execv(_VENV_PYTHON, [str(_VENV_PYTHON), *sys.argv])
-    raise SystemExit("These scripts need `requests`: run `make run` once (it builds .venv) "
-                     "or `pip install requests`.") from None
+    use_project_venv("requests")
 
 if str(ROOT) not in sys.path:  # run as a script, scripts/ is on the path but the project is not
     sys.path.insert(0, str(ROOT))
@@ -59,46 +66,73 @@ class PlugUnreachableError(Exception):
 
 
 # --- fixtures -----------------------------------------------------------------------------------------------
+# The shared fixtures are fixtures/leads and fixtures/invalid with fixtures/expected.json (Salesforce's
+# expectations); a customer's own folder (`--fixtures fixtures/zoho`) holds its leads beside its expected.json.
 
-def all_fixture_ids() -> list[str]:
+def shown(path: Path) -> str:
+    """A path as the developer would type it: from the project root when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def fixture_dirs(folder: Path | None = None) -> tuple[Path, ...]:
+    return (folder,) if folder is not None else FIXTURE_DIRS
+
+
+def expected_path(folder: Path | None = None) -> Path:
+    return folder / "expected.json" if folder is not None else EXPECTED
+
+
+def all_fixture_ids(folder: Path | None = None) -> list[str]:
     """Every fixture file's id (its name without `.json`), sorted."""
-    return sorted(path.stem for folder in FIXTURE_DIRS for path in folder.glob("*.json"))
+    return sorted(path.stem for directory in fixture_dirs(folder) for path in directory.glob("*.json")
+                  if path != expected_path(folder))
 
 
-def fixture_path(fixture_id: str) -> Path:
+def fixture_path(fixture_id: str, folder: Path | None = None) -> Path:
     """The file of a fixture id; a missing one raises with the closest ids, so that a typo is one glance away."""
     name = fixture_id.removesuffix(".json").split("/")[-1]
-    for folder in FIXTURE_DIRS:
-        path = folder / f"{name}.json"
-        if path.is_file():
+    for directory in fixture_dirs(folder):
+        path = directory / f"{name}.json"
+        if path.is_file() and path != expected_path(folder):
             return path
-    known = all_fixture_ids()
+    known = all_fixture_ids(folder)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"Did you mean {', '.join(close)}?" if close else f"Known fixtures: {', '.join(known) or 'none'}."
-    raise FixtureError(f"No fixture {fixture_id!r} in fixtures/leads or fixtures/invalid. {hint}")
+    where = " or ".join(shown(directory) for directory in fixture_dirs(folder))
+    raise FixtureError(f"No fixture {fixture_id!r} in {where}. {hint}")
 
 
-def load_fixture(fixture_id: str) -> Any:
-    path = fixture_path(fixture_id)
+def load_fixture(fixture_id: str, folder: Path | None = None) -> Any:
+    path = fixture_path(fixture_id, folder)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise FixtureError(f"{path.relative_to(ROOT)} is not valid JSON: {exc}") from None
+        raise FixtureError(f"{shown(path)} is not valid JSON: {exc}") from None
 
 
-def load_expected() -> dict[str, dict[str, Any]]:
-    """fixtures/expected.json: fixture id -> expected `status`, `state`, `reason` (and error keys), in send order.
+def load_expected(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    """expected.json: fixture id -> expected `status`, `state`, `reason` (and error keys), in send order; a
+    folder's file may name its fixtures with `.json` (`"01-created.json"`), the id is the same.
 
     Its order is the order of a full run: a duplicate is only a duplicate after its original was sent.
     """
+    path = expected_path(folder)
+    if folder is not None and not folder.is_dir():
+        raise FixtureError(f"--fixtures {folder}: no such folder")
     try:
-        expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
+        expected = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FixtureError(f"{shown(path)} is missing: a fixtures folder says in its expected.json, for each lead "
+                           "in the order to send them, the status (state, reason) it must get") from None
     except (OSError, ValueError) as exc:
-        raise FixtureError(f"Cannot read {EXPECTED.relative_to(ROOT)}: {exc}") from None
+        raise FixtureError(f"Cannot read {shown(path)}: {exc}") from None
     if not isinstance(expected, dict) or not all(isinstance(v, dict) and isinstance(v.get("status"), int)
                                                  for v in expected.values()):
-        raise FixtureError(f"{EXPECTED.relative_to(ROOT)} must map each fixture id to an object with a status")
-    return expected
+        raise FixtureError(f"{shown(path)} must map each fixture id to an object with a status")
+    return {key.removesuffix(".json"): value for key, value in expected.items()}
 
 
 # --- --unique ------------------------------------------------------------------------------------------------
@@ -197,10 +231,11 @@ class Result:
         return error if isinstance(error, dict) else {}
 
     def differences(self, expected: Mapping[str, Any]) -> list[str]:
-        """What differs from an expected.json entry (`note` is for people): empty when all is as expected."""
+        """What differs from an expected.json entry (`note`, `about` are for people): empty when all is as
+        expected."""
         actual = {"status": self.status, "state": self.state, "reason": self.reason, **self._error()}
         return [f"{key}: expected {value!r}, got {actual.get(key)!r}"
-                for key, value in expected.items() if key != "note" and actual.get(key) != value]
+                for key, value in expected.items() if key not in FOR_PEOPLE and actual.get(key) != value]
 
 
 def send(url: str, body: Any, fixture_id: str, timeout_s: float = TIMEOUT_S) -> Result:
@@ -227,10 +262,13 @@ def send(url: str, body: Any, fixture_id: str, timeout_s: float = TIMEOUT_S) -> 
 # --- printing ------------------------------------------------------------------------------------------------
 
 def send_parser(doc: str | None, unique_help: str) -> argparse.ArgumentParser:
-    """The options both send scripts share: where the plug is, and --unique."""
+    """The options both send scripts share: where the plug is, --unique and --fixtures."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default=DEFAULT_URL, help=f"the plug's send URL (default {DEFAULT_URL})")
     parser.add_argument("--unique", action="store_true", help=unique_help)
+    parser.add_argument("--fixtures", type=Path, metavar="DIR",
+                        help="a customer's own fixtures folder (its leads beside its expected.json), e.g. "
+                             "fixtures/zoho; default: fixtures/leads and fixtures/invalid with fixtures/expected.json")
     return parser
 
 
@@ -275,7 +313,6 @@ def describe(result: Result) -> str:
 
 def table(rows: Iterable[tuple[Result, Mapping[str, Any]]]) -> str:
     """The run's summary: one row per fixture, a mark where the answer is not what expected.json says."""
-    paint = _painter(sys.stdout)
     header = ("", "fixture", "status", "expected", "state/reason", "customer id", "time")
     lines = []
     for result, expected in rows:
@@ -283,10 +320,16 @@ def table(rows: Iterable[tuple[Result, Mapping[str, Any]]]) -> str:
         lines.append((("ok" if ok else "DIFF"), result.fixture_id, str(result.status), str(expected["status"]),
                       state_reason(result), str(result.customer_lead_id or "-"),
                       f"{result.elapsed_s * 1000:.0f} ms"))
-    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+    return aligned(header, lines)
+
+
+def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell under a dashed rule; a row marked "ok" in green, any other in red."""
+    paint = _painter(sys.stdout)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     out = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
     out.append("  ".join("-" * width for width in widths))
-    for row in lines:
+    for row in rows:
         text = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         out.append(paint(text, "32" if row[0] == "ok" else "31"))
     return "\n".join(out)

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Send every fixture to the running plug, in the order of fixtures/expected.json, and compare the answers.
+"""Send every fixture to the running plug, in the order of its expected.json, and compare the answers.
 
-    ./scripts/send_all_fixtures_to_customer.py            # against a fresh sandbox
+    ./scripts/send_all_fixtures_to_customer.py            # fixtures/expected.json, against a fresh sandbox
     ./scripts/send_all_fixtures_to_customer.py --unique   # fresh emails/phones: run it as often as you like
+    ./scripts/send_all_fixtures_to_customer.py --fixtures fixtures/zoho --unique --url http://localhost:8010/send
 
 Prints one progress line per fixture, then a table (fixture, status, expected, state/reason, customer id,
-time). Exit code: 0 when every answer is what fixtures/expected.json says, 1 when one differs, 2 when the
-plug cannot be reached or the fixtures are inconsistent.
+time). Exit code: 0 when every answer is what expected.json says, 1 when one differs, 2 when the plug cannot
+be reached or the fixtures are inconsistent.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lib.quiet_broken_pipe()
     try:
-        expected = lib.load_expected()
-        unlisted = sorted(set(lib.all_fixture_ids()) - set(expected))
+        expected = lib.load_expected(args.fixtures)
+        expected_name = lib.shown(lib.expected_path(args.fixtures))
+        unlisted = sorted(set(lib.all_fixture_ids(args.fixtures)) - set(expected))
         if unlisted:
-            raise lib.FixtureError(f"fixtures/expected.json does not say what to expect of {', '.join(unlisted)}")
-        leads = {fixture_id: lib.load_fixture(fixture_id) for fixture_id in expected}
+            raise lib.FixtureError(f"{expected_name} does not say what to expect of {', '.join(unlisted)}")
+        leads = {fixture_id: lib.load_fixture(fixture_id, args.fixtures) for fixture_id in expected}
     except lib.FixtureError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return lib.CANNOT_RUN
@@ -52,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print(lib.table(rows))
     different = [(result, wanted) for result, wanted in rows if result.differences(wanted)]
     if not different:
-        print(f"\nAll {len(rows)} answers are as fixtures/expected.json says.")
+        print(f"\nAll {len(rows)} answers are as {expected_name} says.")
         return lib.OK
-    print(f"\n{len(different)} of {len(rows)} answers differ from fixtures/expected.json:")
+    print(f"\n{len(different)} of {len(rows)} answers differ from {expected_name}:")
     for result, wanted in different:
         print(f"- {result.fixture_id}: {'; '.join(result.differences(wanted))}")
         if result.error_message:

@@ -13,6 +13,7 @@ from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.base import Integration
 
 MODULES = {
+    "hubspot": "dispatcher.integrations.hubspot",
     "salesforce": "dispatcher.integrations.salesforce",
     "webhook": "dispatcher.integrations.webhook",
     "zoho": "dispatcher.integrations.zoho",

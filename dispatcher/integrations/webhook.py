@@ -24,6 +24,7 @@ from dispatcher.contract import CONTRACTS_DIR, Lead
 from dispatcher.errors import ConfigurationError, LeadEnded
 from dispatcher.integrations.auth import StaticAuth
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.webhook_examples import check_examples, examples_of
 from dispatcher.integrations.webhook_mapping import FieldRule, field_rule, form_body, json_body, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
 from dispatcher.jsonpath import lookup
@@ -106,17 +107,30 @@ def read_config(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
                                  f"{exc.msg})") from None
-    errors = list(_validator.iter_errors(config))
-    if errors:
-        error = _precise(best_match(errors))
-        others = f" (and {len(errors) - 1} more mistake(s))" if len(errors) > 1 else ""
-        message = error.message
-        if error.validator == "pattern" and error.validator_value == _LEAD_PATH_PATTERN:
-            message = f"{error.instance!r} is not a field of the lead (contracts/lead.schema.json), dotted for " \
-                      "nested ones: address.postal_code, extra.<name>"
-        raise ConfigurationError(f"{path.name}: at {error.json_path}: {message}{others}; the format is "
-                                 f"contracts/{SCHEMA_PATH.name}")
+    mistakes = schema_mistakes(config)
+    if mistakes:
+        others = f" (and {len(mistakes) - 1} more mistake(s))" if len(mistakes) > 1 else ""
+        raise ConfigurationError(f"{path.name}: {mistakes[0]}{others}; the format is contracts/{SCHEMA_PATH.name}")
     return config
+
+
+def schema_mistakes(config: Any) -> list[str]:
+    """Every way the content breaks the schema, one line each, the most telling first."""
+    errors = list(_validator.iter_errors(config))
+    if not errors:
+        return []
+    best = best_match(errors)
+    lines = [_describe(best), *(_describe(best_match([error])) for error in errors)]
+    return list(dict.fromkeys(lines))
+
+
+def _describe(error: ValidationError) -> str:
+    error = _precise(error)
+    message = error.message
+    if error.validator == "pattern" and error.validator_value == _LEAD_PATH_PATTERN:
+        message = f"{error.instance!r} is not a field of the lead (contracts/lead.schema.json), dotted for " \
+                  "nested ones: address.postal_code, extra.<name>"
+    return f"at {error.json_path}: {message}"
 
 
 def _leaves(error: ValidationError) -> list[ValidationError]:
@@ -178,8 +192,33 @@ def _auth(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str)
     return StaticAuth(url)
 
 
-def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> Webhook:
-    """The integration for a schema-valid configuration, checking what the schema cannot."""
+def variables_named(config: Mapping[str, Any]) -> list[str]:
+    """The environment variables a schema-valid file reads (its URL's and its secrets), in file order."""
+    auth = config.get("auth") or {}
+    names = [config["url"]["env"]] if isinstance(config["url"], dict) else []
+    return names + [auth[key] for key in ("username_env", "env", "password_env") if key in auth]
+
+
+def variable_mistakes(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str) -> list[str]:
+    """What is wrong with the stage's variables for this file, one line per variable."""
+    mistakes = []
+    for name in variables_named(config):
+        try:
+            _secret(environ, name, f"{file_name}: {'$.url' if config['url'] == {'env': name} else '$.auth'}")
+        except ConfigurationError as exc:
+            mistakes.append(str(exc))
+    if not mistakes:
+        try:
+            _auth(config, environ, file_name)
+        except ConfigurationError as exc:
+            mistakes.append(str(exc))
+    return mistakes
+
+
+def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str, *,
+          with_examples: bool = True) -> Webhook:
+    """The integration for a schema-valid configuration, checking what the schema cannot; `with_examples`
+    runs the file's examples through its rules (the check command runs and prints them itself)."""
     fields = tuple(field_rule(name, spec) for name, spec in config["fields"].items())
     if config["body"] == "json" and (conflict := nesting_conflict([f.name for f in fields])):
         raise ConfigurationError(f"{file_name}: $.fields: {conflict!r} is both a field and the parent of "
@@ -188,6 +227,8 @@ def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str)
         rules = tuple(compile_rule(rule, index) for index, rule in enumerate(config["answers"]))
     except ConfigurationError as exc:
         raise ConfigurationError(f"{file_name}: {exc}") from None
+    if with_examples:
+        check_examples(rules, examples_of(config), config["name"], file_name)
     for name, value in config.get("headers", {}).items():
         if not (f"{name}{value}".isascii() and f"{name}{value}".isprintable()):
             raise ConfigurationError(f"{file_name}: $.headers.{name}: a header holds ASCII without control "

@@ -112,11 +112,16 @@ def _is_2xx(pattern: int | str) -> bool:
 
 def classify(rules: Sequence[Rule], answer: Answer, customer: str) -> Outcome:
     """The first matching rule's outcome; an answer no rule explains is a failure, never a success."""
+    return first_match(rules, answer, customer)[1]
+
+
+def first_match(rules: Sequence[Rule], answer: Answer, customer: str) -> tuple[Rule | None, Outcome]:
+    """The rule that decides the answer (None when none matches) and its outcome: what an example checks."""
     for rule in rules:
         outcome = rule.apply(answer, customer)
         if outcome is not None:
-            return outcome
-    return http_family_outcome(answer, customer)
+            return rule, outcome
+    return None, http_family_outcome(answer, customer)
 
 
 _RE2_OPTIONS = re2.Options()

@@ -10,6 +10,7 @@ within the lead's deadline, as `ledger_unavailable`.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from dispatcher.ledger.store import Item, Store, StoreUnavailable
@@ -19,9 +20,24 @@ READ_TIMEOUT_S = 2.0
 
 
 class DynamoStore(Store):
+    """Its boto3 client is made at the first call, not when the plug is built: `chalice package` and `chalice
+    deploy` import the app with the stage's variables, where no AWS region or credentials need to be."""
+
     def __init__(self, table: str, client: Any = None) -> None:
         self.table = table
-        self._client = client or _client()
+        self._made_client = client
+        self._lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        if self._made_client is None:
+            with self._lock:
+                if self._made_client is None:
+                    try:
+                        self._made_client = _client()
+                    except Exception as exc:  # no region, a broken profile: unreachable all the same
+                        raise StoreUnavailable(f"no DynamoDB client for {self.table}: {exc}") from exc
+        return self._made_client
 
     def get(self, key: str) -> Item | None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -22,7 +22,7 @@ FAILURES, PAUSE_S = 3, 1.0
 
 
 def failing_lead() -> dict:
-    return make_lead(email=f"lead+error500.{make_lead()['id']}@exemple.fr")
+    return make_lead(email=f"lead+error500+{make_lead()['id']}@exemple.fr")
 
 
 def health_lines(caplog: pytest.LogCaptureFixture) -> list[dict]:

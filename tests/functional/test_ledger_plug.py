@@ -88,7 +88,7 @@ def test_the_same_id_with_other_content_is_refused_and_nothing_sent(plug_for, cr
 @BOTH
 def test_in_doubt_and_found_at_the_customer_is_accepted_without_sending_again(plug_for, crm, tmp_path, caplog):
     plug = plug_for(environment(crm, f"sqlite:{tmp_path / 'ledger.sqlite3'}", CUSTOMER_TIMEOUT_S=TIMEOUT_S))
-    lead = make_lead(email=f"lead+slowanswer.{make_lead()['id']}@exemple.fr")
+    lead = make_lead(email=f"lead+slowanswer+{make_lead()['id']}@exemple.fr")
     first = post(plug, lead)
     assert (first[0], first[2]["error"]["reason"]) == (502, "customer_timeout")
     creates = len(crm.leads)
@@ -104,7 +104,7 @@ def test_in_doubt_and_found_at_the_customer_is_accepted_without_sending_again(pl
 @BOTH
 def test_in_doubt_and_not_found_is_delivered_again_naming_the_first_attempt(plug_for, crm, tmp_path):
     plug = plug_for(environment(crm, f"sqlite:{tmp_path / 'ledger.sqlite3'}", CUSTOMER_TIMEOUT_S=TIMEOUT_S))
-    lead = make_lead(email=f"lead+noanswer.{make_lead()['id']}@exemple.fr")
+    lead = make_lead(email=f"lead+noanswer+{make_lead()['id']}@exemple.fr")
     first = post(plug, lead)
     assert (first[0], first[2]["error"]["reason"]) == (502, "customer_timeout")
     status, _, envelope = post(plug, lead)

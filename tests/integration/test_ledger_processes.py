@@ -98,7 +98,7 @@ def test_two_plugs_share_one_customers_health(tmp_path):
                                      HEALTH_FAILURES="3", HEALTH_PAUSE_S="30")
         first, second = (stack.enter_context(running_plug(environment, stage=f"health{n}")) for n in (1, 2))
         for url in (first.url, second.url, first.url):
-            lead = make_lead(email=f"lead+error500.{make_lead()['id']}@exemple.fr")
+            lead = make_lead(email=f"lead+error500+{make_lead()['id']}@exemple.fr")
             assert requests.post(url, json=lead, timeout=30).status_code == 502
         received = len(sandbox.journal.requests)
         for plug in (first, second):

@@ -13,12 +13,15 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
+from sandbox.webhook import WebhookSandbox
 from scripts import fixtures_lib as lib
+from tests.support.customers import acme_env
 from tests.support.project import free_port, running_plug
 
 SEND_ONE = lib.ROOT / "scripts" / "send_fixture_to_customer.py"
 SEND_ALL = lib.ROOT / "scripts" / "send_all_fixtures_to_customer.py"
 EXPECTED = lib.load_expected()
+ACME_FIXTURES = str(lib.ROOT / "fixtures" / "webhook" / "acme-json")
 
 
 def run(script, *args: str) -> subprocess.CompletedProcess[str]:
@@ -140,3 +143,54 @@ def test_a_plug_that_is_not_running_gets_a_clear_message(script):
 def test_the_scripts_run_as_commands(script):
     assert os.access(script, os.X_OK)
     assert script.read_text(encoding="utf-8").startswith("#!/usr/bin/env python3\n")
+
+
+@pytest.fixture(scope="module")
+def acme_plug() -> Iterator[tuple[WebhookSandbox, str]]:
+    """A webhook customer's sandbox and a plug of its own stage in front of it, as a new customer's work starts."""
+    sandbox = WebhookSandbox(dialect="json").start()
+    try:
+        with running_plug(acme_env(sandbox), stage="acme-scripts") as plug:
+            yield sandbox, plug.url
+    finally:
+        sandbox.stop()
+
+
+def test_a_customers_own_fixtures_folder_passes_twice_with_unique(acme_plug):
+    sandbox, url = acme_plug
+    for _ in range(2):
+        result = run(SEND_ALL, "--fixtures", ACME_FIXTURES, "--unique", "--url", url)
+        assert result.returncode == 0, result.stdout + result.stderr
+        rows = table_rows(result.stdout)
+        assert {fixture_id: row[1] for fixture_id, row in rows.items()} == {
+            "01-created": "201", "02-duplicate": "409", "03-refused-out-of-area": "406",
+            "04-invalid-no-postal-code": "400"}  # expected.json's order: the duplicate comes after its original
+        assert rows["01-created"][4] in sandbox.leads
+        assert "All 4 answers are as fixtures/webhook/acme-json/expected.json says." in result.stdout
+    assert len(sandbox.leads) == 2  # one new person per run
+
+
+def test_send_one_takes_a_fixture_of_the_folder(acme_plug):
+    _, url = acme_plug
+    result = run(SEND_ONE, "--fixtures", ACME_FIXTURES, "03-refused-out-of-area", "--unique", "--url", url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("406 Not Acceptable  refused/OUT_OF_AREA")
+    typo = run(SEND_ONE, "--fixtures", ACME_FIXTURES, "03-refused", "--url", url)
+    assert typo.returncode == 2
+    assert typo.stderr.startswith("error: No fixture '03-refused' in fixtures/webhook/acme-json. Did you mean "
+                                  "03-refused-out-of-area")
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    pytest.param(lambda folder: None, "error: --fixtures {folder}: no such folder", id="no-folder"),
+    pytest.param(lambda folder: folder.mkdir(), "error: {folder}/expected.json is missing", id="no-expected-json"),
+    pytest.param(lambda folder: (folder.mkdir(), (folder / "expected.json").write_text("{}"),
+                                 (folder / "01-new.json").write_text("{}")),
+                 "error: {folder}/expected.json does not say what to expect of 01-new", id="unlisted-fixture"),
+])
+def test_a_fixtures_folder_that_cannot_be_used_says_why(tmp_path, make, message):
+    folder = tmp_path / "bricotoit"
+    make(folder)
+    result = run(SEND_ALL, "--fixtures", str(folder), "--url", f"http://127.0.0.1:{free_port()}/send")
+    assert result.returncode == 2
+    assert result.stderr.startswith(message.format(folder=folder))

@@ -1,9 +1,9 @@
 """`classify` never raises and never misreads a shape, in every integration (SPEC section 7).
 
 Hypothesis throws answer structures at each integration's `classify`: random JSON, and near misses of each
-customer's documented shapes (Salesforce's error array, Zoho's per-record codes, the webhook rules' paths)
-with every field of the wrong type. Whatever comes back must be an end of the reason table, with
-well-typed details, and only a 2xx may ever be accepted.
+customer's documented shapes (Salesforce's error array, Zoho's per-record codes, HubSpot's categories and
+validation errors, the webhook rules' paths) with every field of the wrong type. Whatever comes back must be
+an end of the reason table, with well-typed details, and only a 2xx may ever be accepted.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatcher.answer import Answer
+from dispatcher.integrations.hubspot import HubSpot
 from dispatcher.integrations.salesforce import Salesforce
 from dispatcher.integrations.webhook import from_env as webhook_from_env
 from dispatcher.integrations.zoho import Zoho
@@ -40,6 +41,8 @@ SALESFORCE_SHAPES = st.one_of(
                                    optional={"fields": ANY_JSON, "message": ANY_JSON}), max_size=3),
     st.fixed_dictionaries({"id": ANY_JSON}, optional={"success": ANY_JSON, "errors": ANY_JSON}),
 )
+HUBSPOT_CODES = st.sampled_from(["INVALID_EMAIL", "MISSING_REQUIRED_PROPERTY", "PROPERTY_DOESNT_EXIST", ""])
+HUBSPOT_CATEGORIES = st.sampled_from(["CONFLICT", "VALIDATION_ERROR", "MISSING_SCOPES", "INVALID_AUTHENTICATION"])
 ZOHO_RECORD = st.fixed_dictionaries({"code": st.one_of(ZOHO_CODES, ANY_JSON)},
                                     optional={"details": st.one_of(ANY_JSON, st.fixed_dictionaries(
                                         {}, optional={"id": ANY_JSON, "api_name": ANY_JSON, "errors": ANY_JSON})),
@@ -57,6 +60,7 @@ BODIES_AS_BYTES = st.one_of(st.binary(max_size=64), st.sampled_from([b"", b"OK|1
 SALESFORCE = Salesforce(login_url="https://login.example", client_id="id", client_secret="secret",
                         api_version="v62.0")
 ZOHO = Zoho(accounts_url="https://accounts.example", client_id="id", client_secret="secret", refresh_token="r")
+HUBSPOT = HubSpot(api_url="https://api.hubapi.example", token="t")
 ACME = webhook_from_env({"WEBHOOK_CONFIG": "customers/acme-json.json", "ACME_URL": "https://acme.example/leads",
                          "ACME_TOKEN": "token"})
 SOLARIS = webhook_from_env({"WEBHOOK_CONFIG": "customers/solaris-form.json",
@@ -116,3 +120,22 @@ def test_salesforce_required_field_missing_with_fields_of_any_shape():
     assert missing(["Company", "LastName"]) == ["company", "last_name"]
     assert missing("Company") == ["company"]  # one name, not its letters
     assert missing(5) == missing(True) == missing(None) == missing({"a": 1}) == []
+
+
+
+HUBSPOT_ERROR = st.fixed_dictionaries({}, optional={"code": st.one_of(HUBSPOT_CODES, ANY_JSON), "message": ANY_JSON,
+                                                    "context": st.one_of(ANY_JSON, st.fixed_dictionaries(
+                                                        {"propertyName": ANY_JSON}))})
+HUBSPOT_SHAPES = st.one_of(ANY_JSON, st.fixed_dictionaries({}, optional={
+    "id": ANY_JSON, "category": st.one_of(HUBSPOT_CATEGORIES, ANY_JSON), "policyName": ANY_JSON,
+    "errors": st.one_of(st.lists(HUBSPOT_ERROR, max_size=3), ANY_JSON),
+    "message": st.one_of(st.just("Contact already exists. Existing ID: 51001"), ANY_JSON, st.builds(
+        lambda items: "Property values were not valid: " + json.dumps(items),
+        st.lists(st.fixed_dictionaries({"error": st.one_of(HUBSPOT_CODES, ANY_JSON), "name": ANY_JSON}),
+                 max_size=3)))}))
+
+
+@CHECKS
+@given(STATUSES, st.one_of(HUBSPOT_SHAPES, BODIES_AS_BYTES))
+def test_hubspot_reads_any_answer(status, body):
+    assert_readable_end(HUBSPOT.classify(answer_of(status, body)), status)

@@ -1,0 +1,118 @@
+"""A webhook customer's examples (SPEC section 7): answers it is known to give, each with the outcome it must get.
+
+They run through the file's answer rules when the plug loads it, so that a rule that accepts too much (the
+regular expression `^OK|(?P<id>.+)` also matches `KO|HORS_ZONE`) stops the plug at start, naming the example
+and the rule that matched, instead of turning refusals into sales. `scripts/check_customer.py` prints the
+same runs as a table. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dispatcher.answer import Answer
+from dispatcher.errors import ConfigurationError
+from dispatcher.integrations.webhook_rules import Rule, first_match
+from dispatcher.jsonpath import json_equal
+from dispatcher.outcome import Outcome
+
+
+@dataclass(frozen=True)
+class Example:
+    """One answer (status and body: all the rules read) and the outcome it must get."""
+
+    where: str  # "examples[1]", to name it in messages
+    status: int
+    body: Any  # a string is the text as sent; any other JSON value is sent as JSON
+    state: str
+    reason: str | None = None
+    customer_lead_id: str | int | None = None
+    name: str = ""
+
+    def answer(self) -> Answer:
+        text = self.body if isinstance(self.body, str) else json.dumps(self.body, ensure_ascii=False)
+        return Answer(status=self.status, body=text.encode("utf-8"))
+
+    @property
+    def label(self) -> str:
+        """How a message names it: `$.examples[1] "out of zone" (HTTP 200 "KO|HORS_ZONE")`."""
+        name = f" {json.dumps(self.name, ensure_ascii=False)}" if self.name else ""
+        return f"$.{self.where}{name} ({self.shown_answer})"
+
+    @property
+    def shown_answer(self) -> str:
+        """`HTTP 200 "KO|HORS_ZONE"` for a text, `HTTP 409 {"status":"duplicate"}` for JSON, cut at 60 characters."""
+        if isinstance(self.body, str):
+            body = self.body if len(self.body) <= 60 else self.body[:57] + "..."
+            return f"HTTP {self.status} {json.dumps(body, ensure_ascii=False)}"
+        body = json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
+        return f"HTTP {self.status} {body if len(body) <= 60 else body[:57] + '...'}"
+
+    @property
+    def expected(self) -> str:
+        """The outcome it must get, as the table prints it."""
+        text = "/".join(part for part in (self.state, self.reason) if part)
+        if self.customer_lead_id is not None:
+            text += f" id {json.dumps(self.customer_lead_id)}"
+        return text
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the rules made of one example: the rule that matched (None: no rule did) and the outcome."""
+
+    example: Example
+    rule: str | None
+    outcome: Outcome
+
+    @property
+    def got(self) -> str:
+        text = f"{self.outcome.state}/{self.outcome.reason}"
+        if self.outcome.customer_lead_id is not None:
+            text += f" id {json.dumps(self.outcome.customer_lead_id)}"
+        return text
+
+    @property
+    def mistake(self) -> str | None:
+        """One line naming the example, what it must get and what the rule that matched gives; None when right."""
+        example, outcome = self.example, self.outcome
+        if (outcome.state == example.state and example.reason in (None, outcome.reason)
+                and (example.customer_lead_id is None or json_equal(outcome.customer_lead_id,
+                                                                      example.customer_lead_id))):
+            return None
+        decided = f"{self.rule} makes it" if self.rule else "no rule matches it, which makes it"
+        return f"{example.label} must be {example.expected}, but {decided} {self.got}"
+
+
+def examples_of(config: Mapping[str, Any]) -> tuple[Example, ...]:
+    """The examples of a schema-valid customer file."""
+    return tuple(Example(where=f"examples[{index}]", status=spec["status"], body=spec["body"], state=spec["state"],
+                         reason=spec.get("reason"), customer_lead_id=spec.get("customer_lead_id"),
+                         name=spec.get("name", ""))
+                 for index, spec in enumerate(config.get("examples", ())))
+
+
+def run_examples(rules: Sequence[Rule], examples: Sequence[Example], customer: str) -> list[Run]:
+    """Each example through the rules, as a lead's answer would go."""
+    runs = []
+    for example in examples:
+        rule, outcome = first_match(rules, example.answer(), customer)
+        runs.append(Run(example, rule.where if rule else None, outcome))
+    return runs
+
+
+def uncovered(rules: Sequence[Rule], runs: Sequence[Run]) -> list[str]:
+    """The rules no example reaches: nothing shows they match what their author meant."""
+    reached = {run.rule for run in runs}
+    return [rule.where for rule in rules if rule.where not in reached]
+
+
+def check_examples(rules: Sequence[Rule], examples: Sequence[Example], customer: str, file_name: str) -> None:
+    """Raise ConfigurationError, in one line, for the first example the rules get wrong."""
+    mistakes = [run.mistake for run in run_examples(rules, examples, customer) if run.mistake]
+    if mistakes:
+        more = f" (and {len(mistakes) - 1} more: scripts/check_customer.py lists them)" if len(mistakes) > 1 else ""
+        raise ConfigurationError(f"{file_name}: {mistakes[0]}{more}")
