@@ -183,11 +183,23 @@ class Uniquifier:
         number = int(sha256(f"{self.nonce}:{digits}".encode()).hexdigest(), 16) % 10**fresh
         return f"{lead}+{digits[:-fresh]}{number:0{fresh}d}{trail}"
 
+    def lead_id(self, value: str) -> str:
+        """The id with `-<nonce>` after it (the start kept, so the log still names the fixture); within the
+        schema's 64 characters. A second run is a new lead to the plug's ledger, not a replay."""
+        lead, core, trail = _split_spaces(value)
+        if not core:
+            return value
+        suffix = f"-{self.nonce}"
+        return f"{lead}{core[:64 - len(suffix)]}{suffix}{trail}"
+
     def lead(self, lead: Any) -> Any:
-        """A copy of `lead` with email and phone rewritten; anything that is not a lead object is returned as is."""
+        """A copy of `lead` with id, email and phone rewritten; anything that is not a lead object is returned as
+        is."""
         if not isinstance(lead, dict):
             return lead
         fresh = dict(lead)
+        if isinstance(fresh.get("id"), str):
+            fresh["id"] = self.lead_id(fresh["id"])
         if isinstance(fresh.get("email"), str):
             fresh["email"] = self.email(fresh["email"])
         if isinstance(fresh.get("phone"), str):
@@ -205,6 +217,7 @@ class Result:
     status: int
     envelope: Any
     elapsed_s: float
+    replayed: bool = False  # the plug's ledger answered with the first delivery's answer (Idempotent-Replayed)
 
     @property
     def state(self) -> str | None:
@@ -256,7 +269,8 @@ def send(url: str, body: Any, fixture_id: str, timeout_s: float = TIMEOUT_S) -> 
         envelope: Any = response.json()
     except ValueError:
         envelope = {"body": response.text}
-    return Result(fixture_id, response.status_code, envelope, elapsed)
+    return Result(fixture_id, response.status_code, envelope, elapsed,
+                  replayed=response.headers.get("Idempotent-Replayed") == "true")
 
 
 # --- printing ------------------------------------------------------------------------------------------------
@@ -305,6 +319,8 @@ def describe(result: Result) -> str:
     line = f"{paint(status_text(result.status), colour)}  {state_reason(result)}"
     if result.customer_lead_id is not None:
         line += f"  customer id {result.customer_lead_id}"
+    if result.replayed:
+        line += "  (replayed: the plug's ledger had delivered it already)"
     line += f"  ({result.elapsed_s * 1000:.0f} ms)"
     if result.error_message:
         line += f"\n{result.error_message}"
@@ -313,12 +329,12 @@ def describe(result: Result) -> str:
 
 def table(rows: Iterable[tuple[Result, Mapping[str, Any]]]) -> str:
     """The run's summary: one row per fixture, a mark where the answer is not what expected.json says."""
-    header = ("", "fixture", "status", "expected", "state/reason", "customer id", "time")
+    header = ("", "fixture", "status", "expected", "state/reason", "customer id", "replayed", "time")
     lines = []
     for result, expected in rows:
         ok = not result.differences(expected)
         lines.append((("ok" if ok else "DIFF"), result.fixture_id, str(result.status), str(expected["status"]),
-                      state_reason(result), str(result.customer_lead_id or "-"),
+                      state_reason(result), str(result.customer_lead_id or "-"), "yes" if result.replayed else "-",
                       f"{result.elapsed_s * 1000:.0f} ms"))
     return aligned(header, lines)
 

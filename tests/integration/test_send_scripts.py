@@ -30,7 +30,8 @@ def run(script, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def table_rows(stdout: str) -> dict[str, list[str]]:
-    """The final table of send_all: fixture id -> [mark, status, expected, state/reason, customer id, time]."""
+    """The final table of send_all: fixture id -> [mark, status, expected, state/reason, customer id, replayed,
+    time]."""
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if set(line) == {"-", " "}) + 1
     rows = {}
@@ -42,14 +43,15 @@ def table_rows(stdout: str) -> dict[str, list[str]]:
     return rows
 
 
-@pytest.fixture
-def fresh_customer() -> Iterator[tuple[SalesforceSandbox, str]]:
-    """A sandbox that has seen no lead yet, and a plug of its own in front of it."""
+@pytest.fixture(params=["off"])
+def fresh_customer(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[SalesforceSandbox, str]]:
+    """A sandbox that has seen no lead yet, and a plug of its own in front of it (LEDGER: the param)."""
     sandbox = SalesforceSandbox().start()
+    ledger = f"sqlite:{tmp_path / 'ledger.sqlite3'}" if request.param == "sqlite" else "off"
     environment = {"CUSTOMER": "salesforce", "SALESFORCE_LOGIN_URL": sandbox.base_url,
                    "SALESFORCE_CLIENT_ID": CLIENT_ID, "SALESFORCE_CLIENT_SECRET": CLIENT_SECRET,
                    "SALESFORCE_API_VERSION": "v62.0", "CUSTOMER_TIMEOUT_S": "5",
-                   "ROLLBAR_ACCESS_TOKEN": "", "ROLLBAR_ENVIRONMENT": "test"}
+                   "ROLLBAR_ACCESS_TOKEN": "", "ROLLBAR_ENVIRONMENT": "test", "LEDGER": ledger}
     try:
         with running_plug(environment, stage="scripts") as plug:
             yield sandbox, plug.url
@@ -75,7 +77,7 @@ def test_send_all_with_unique_passes_twice_in_a_row(local_plug, salesforce):
         assert f"All {len(EXPECTED)} answers are as fixtures/expected.json says." in result.stdout
 
 
-def test_without_unique_the_second_run_meets_the_customers_deduplication(fresh_customer):
+def test_without_a_ledger_or_unique_the_second_run_meets_the_customers_deduplication(fresh_customer):
     sandbox, url = fresh_customer
     first = run(SEND_ALL, "--url", url)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -194,3 +196,24 @@ def test_a_fixtures_folder_that_cannot_be_used_says_why(tmp_path, make, message)
     result = run(SEND_ALL, "--fixtures", str(folder), "--url", f"http://127.0.0.1:{free_port()}/send")
     assert result.returncode == 2
     assert result.stderr.startswith(message.format(folder=folder))
+
+
+@pytest.mark.parametrize("fresh_customer", ["sqlite"], indirect=True)
+def test_with_a_ledger_the_second_run_without_unique_is_replayed_and_says_so(fresh_customer):
+    sandbox, url = fresh_customer
+    assert run(SEND_ALL, "--url", url).returncode == 0
+    created = len(sandbox.leads)
+    second = run(SEND_ALL, "--url", url)
+    assert second.returncode == 0, second.stdout + second.stderr  # the same answers as the first time
+    rows = table_rows(second.stdout)
+    header = next(line for line in second.stdout.splitlines() if "replayed" in line)
+    assert "customer id" in header
+    replayed = {fixture_id for fixture_id, row in rows.items() if row[5] == "yes"}  # after customer id
+    assert replayed == {fixture_id for fixture_id, wanted in EXPECTED.items() if wanted["status"] == 201}
+    assert len(sandbox.leads) == created  # nothing new reached the customer
+
+
+def test_unique_gives_each_lead_a_fresh_id_that_still_names_its_fixture():
+    fresh = lib.Uniquifier("7f3a").lead({"id": "fr-b2c-solar-lyon", "email": "a@b.fr", "phone": "+33612345678"})
+    assert fresh["id"] == "fr-b2c-solar-lyon-7f3a"
+    assert len(lib.Uniquifier("7f3a").lead_id("x" * 64)) == 64
