@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Draw the lead's state machine as mermaid, from dispatcher/machine.py itself, for the README.
+"""Draw the lead's state machine as mermaid, from dispatcher/machine.py itself, for docs/reliability.md.
 
     .venv/bin/python scripts/draw_machine.py           # print the diagram
-    .venv/bin/python scripts/draw_machine.py --write   # put it in README.md between the diagram markers
-    .venv/bin/python scripts/draw_machine.py --check   # exit 1 when README.md's diagram is not the code's
+    .venv/bin/python scripts/draw_machine.py --write   # put it in docs/reliability.md between the diagram markers
+    .venv/bin/python scripts/draw_machine.py --check   # exit 1 when that diagram is not the code's
 
 transitions' GraphMachine draws mermaid text without graphviz. Only this script (and its test) imports it:
 the plug itself never loads the diagram extension, which would slow its cold start.
@@ -24,7 +24,7 @@ from transitions.extensions.diagrams import GraphMachine  # noqa: E402
 
 from dispatcher import machine  # noqa: E402
 
-README = ROOT / "README.md"
+DIAGRAM_DOC = ROOT / "docs" / "reliability.md"  # the page that shows the state machine
 BEGIN, END = "<!-- section:diagram -->", "<!-- /section:diagram -->"
 TITLE = "A lead's journey"
 _SECTION = re.compile(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), re.DOTALL)
@@ -47,13 +47,13 @@ def mermaid() -> str:
 
 
 def section(diagram: str) -> str:
-    """What goes between the README's diagram markers."""
+    """What goes between the page's diagram markers."""
     return (f"```mermaid\n{diagram}```\n\n"
             "Drawn from `dispatcher/machine.py` by `scripts/draw_machine.py --write`; `tests/unit/test_diagram.py` "
             "fails when\nthe drawing and the machine differ.\n")
 
 
-def readme_section(text: str) -> str | None:
+def doc_section(text: str) -> str | None:
     found = _SECTION.search(text)
     return found.group(1) if found else None
 
@@ -61,28 +61,29 @@ def readme_section(text: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", action="store_true", help="update README.md between the diagram markers")
-    action.add_argument("--check", action="store_true", help="exit 1 when README.md's diagram is out of date")
+    action.add_argument("--write", action="store_true", help="update docs/reliability.md between the diagram markers")
+    action.add_argument("--check", action="store_true", help="exit 1 when docs/reliability.md's diagram is out of date")
     args = parser.parse_args(argv)
     wanted = section(mermaid())
     if not (args.write or args.check):
         print(wanted, end="")
         return 0
-    text = README.read_text(encoding="utf-8")
-    current = readme_section(text)
+    name = DIAGRAM_DOC.relative_to(ROOT) if DIAGRAM_DOC.is_relative_to(ROOT) else DIAGRAM_DOC
+    text = DIAGRAM_DOC.read_text(encoding="utf-8")
+    current = doc_section(text)
     if current is None:
-        print(f"README.md has no {BEGIN} ... {END} section", file=sys.stderr)
+        print(f"{name} has no {BEGIN} ... {END} section", file=sys.stderr)
         return 1
     if args.check:
         if current != wanted:
-            print("README.md's diagram is not the machine's: run scripts/draw_machine.py --write", file=sys.stderr)
+            print(f"{name}'s diagram is not the machine's: run scripts/draw_machine.py --write", file=sys.stderr)
             return 1
         return 0
     if current != wanted:
-        # Re-read right before writing: others edit other sections of the README.
-        text = README.read_text(encoding="utf-8")
-        README.write_text(_SECTION.sub(lambda _: f"{BEGIN}\n{wanted}{END}", text, count=1), encoding="utf-8")
-        print("README.md: diagram updated")
+        # Re-read right before writing: others edit other sections of the page.
+        text = DIAGRAM_DOC.read_text(encoding="utf-8")
+        DIAGRAM_DOC.write_text(_SECTION.sub(lambda _: f"{BEGIN}\n{wanted}{END}", text, count=1), encoding="utf-8")
+        print(f"{name}: diagram updated")
     return 0
 
 

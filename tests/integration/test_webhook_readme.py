@@ -1,7 +1,8 @@
-"""A new webhook customer by following only the README: its file and its stage, read from the README itself,
-against a customer server written here from scratch (nothing of sandbox/), through `chalice local`.
+"""A new webhook customer by following only the docs: its file and its stage, read from docs/customers.md
+itself ("Adding a customer"), against a customer server written here from scratch (nothing of sandbox/),
+through `chalice local`.
 
-If the README's example drifts from what the plug accepts, this test says so.
+If the docs' example drifts from what the plug accepts, this test says so.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import requests
 from tests.support.leads import make_lead
 from tests.support.project import ROOT, running_plug
 
+DOC = ROOT / "docs" / "customers.md"
+BEGIN, END = "<!-- section:adding-a-customer -->", "<!-- /section:adding-a-customer -->"
 
-def readme_blocks() -> tuple[dict, dict]:
-    """The customer file and the stage of the README's "Add a customer" steps."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("<!-- section:customers -->"):readme.index("<!-- /section:customers -->")]
+
+def doc_blocks() -> tuple[dict, dict]:
+    """The customer file and the stage of the "Adding a customer" steps in docs/customers.md."""
+    doc = DOC.read_text(encoding="utf-8")
+    section = doc[doc.index(BEGIN):doc.index(END)]
     blocks = [re.sub(r"^ {3}", "", block, flags=re.MULTILINE)
               for block in re.findall(r"```json\n(.*?)```", section, flags=re.DOTALL)]
     config = json.loads(next(block for block in blocks if '"answers"' in block))
@@ -74,9 +78,9 @@ def bricotoit() -> Iterator[ThreadingHTTPServer]:
 
 
 def test_a_new_customer_takes_one_file_and_one_stage(tmp_path: Path, bricotoit):
-    config, stage = readme_blocks()
+    config, stage = doc_blocks()
     (tmp_path / "bricotoit.json").write_text(json.dumps(config))
-    stage.update(WEBHOOK_CONFIG=str(tmp_path / "bricotoit.json"),  # the README's, outside the repository
+    stage.update(WEBHOOK_CONFIG=str(tmp_path / "bricotoit.json"),  # the docs', outside the repository
                  BRICOTOIT_URL=f"http://127.0.0.1:{bricotoit.server_address[1]}/leads")
     lead = make_lead()
     with running_plug(stage, stage="bricotoit-dev") as plug:

@@ -1,4 +1,4 @@
-"""The README's picture of the state machine is drawn from dispatcher/machine.py and must stay so."""
+"""The state machine's picture in docs/reliability.md is drawn from dispatcher/machine.py and must stay so."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def _edges(diagram: str) -> set[tuple[str, str, str | None]]:
     return edges
 
 
-def test_the_readmes_diagram_is_the_machines():
-    current = draw_machine.readme_section(draw_machine.README.read_text(encoding="utf-8"))
+def test_the_docs_diagram_is_the_machines():
+    current = draw_machine.doc_section(draw_machine.DIAGRAM_DOC.read_text(encoding="utf-8"))
     assert current == draw_machine.section(draw_machine.mermaid()), (
-        "README.md's diagram is out of date: run .venv/bin/python scripts/draw_machine.py --write")
+        "docs/reliability.md's diagram is out of date: run .venv/bin/python scripts/draw_machine.py --write")
 
 
 def test_the_diagram_draws_every_declared_move_and_nothing_else():
@@ -36,15 +36,15 @@ def test_the_diagram_draws_every_declared_move_and_nothing_else():
 
 
 def test_check_finds_a_stale_diagram_and_write_mends_only_that_section(tmp_path, monkeypatch):
-    readme = tmp_path / "README.md"
+    page = tmp_path / "reliability.md"
     stale = draw_machine.section(draw_machine.mermaid()).replace("  sent --> refused: refuse\n", "")
-    readme.write_text(f"# Title\n\n{draw_machine.BEGIN}\n{stale}{draw_machine.END}\n\nAfter.\n", encoding="utf-8")
-    monkeypatch.setattr(draw_machine, "README", readme)
+    page.write_text(f"# Title\n\n{draw_machine.BEGIN}\n{stale}{draw_machine.END}\n\nAfter.\n", encoding="utf-8")
+    monkeypatch.setattr(draw_machine, "DIAGRAM_DOC", page)
 
     assert draw_machine.main(["--check"]) == 1
     assert draw_machine.main(["--write"]) == 0
     assert draw_machine.main(["--check"]) == 0
-    text = readme.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
     assert text.startswith("# Title\n\n") and text.endswith(f"{draw_machine.END}\n\nAfter.\n")
     assert "sent --> refused: refuse" in text
 
