@@ -38,6 +38,7 @@ from dispatcher.reasons import Reason
 
 MAX_ANSWER_BYTES = 1_000_000
 CONNECT_RETRY_PAUSE_S = 0.1
+COMPACT_AT = 256  # entries in the watchdog's heap before the ended exchanges are dropped (memory stays flat)
 
 
 class _Exchange:
@@ -71,8 +72,11 @@ class _Exchange:
                 _shut(sock)
 
     def end(self) -> None:
+        """The exchange is over: the watchdog keeps its entry until its deadline, but nothing of the lead."""
         with self._lock:
             self.over = True
+            self.on_sent = None
+            self._sockets.clear()
 
 
 def _shut(sock: socket.socket) -> None:
@@ -97,6 +101,9 @@ class _Watchdog:
 
     def watch(self, exchange: _Exchange) -> None:
         with self._wakeup:
+            if len(self._due) >= COMPACT_AT:  # many leads within one deadline: drop the ended ones now
+                self._due = [entry for entry in self._due if not entry[2].over]
+                heapq.heapify(self._due)
             heapq.heappush(self._due, (exchange.at, next(self._order), exchange))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="customer-deadline-watchdog", daemon=True)

@@ -22,20 +22,30 @@ class SqliteStore(Store):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()  # a sqlite3 connection belongs to the thread that made it
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             try:
                 connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-                connection.execute("PRAGMA journal_mode=WAL")
                 # WAL with NORMAL: a commit survives the process (a killed plug), not a power cut: a local ledger
                 connection.execute("PRAGMA synchronous=NORMAL")
-                connection.execute(_SCHEMA)
+                self._prepare(connection)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"the SQLite ledger {self.path} cannot be opened: {exc}") from exc
             self._local.connection = connection
         return connection
+
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """The file's mode and table, once per process: each statement takes the file's write lock, which a
+        burst of new threads (chalice local serves each request on one) would otherwise contend for."""
+        with self._prepare_lock:
+            if not self._prepared:
+                connection.execute("PRAGMA journal_mode=WAL")  # kept in the file: readers never wait for writers
+                connection.execute(_SCHEMA)
+                self._prepared = True
 
     def get(self, key: str) -> Item | None:
         try:
