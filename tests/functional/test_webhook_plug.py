@@ -1,6 +1,6 @@
 """The two example webhook customers through the app: the plug in process (chalice.test.Client) with a stage of
-its own, the sandbox customers on 127.0.0.1, and the fixtures sent in order (as the README says to do for a new
-customer)."""
+its own, the sandbox customers on 127.0.0.1, and the fixtures sent in order (as docs/adding-a-customer.md says
+to do for a new customer)."""
 
 from __future__ import annotations
 
