@@ -1,1 +1,1 @@
-"""Contract fuzzing: schemathesis drives `chalice local` from `contracts/openapi.yaml` (see docs/development.md, contract fuzzing)."""
+"""Contract fuzzing: schemathesis drives `chalice local` from `contracts/openapi.yaml` (docs/development.md)."""
