@@ -22,6 +22,7 @@ from dispatcher.envelopes import envelope
 from dispatcher.errors import LeadEnded
 from dispatcher.integrations.base import CustomerRequest
 from dispatcher.machine import Journey, journey
+from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 from dispatcher.outcome import Outcome
 from dispatcher.plug import Plug
 from dispatcher.reasons import ENDINGS, Reason, ending_of
@@ -37,6 +38,7 @@ class Delivery:
     envelope: dict[str, Any]
     state: str
     reason: str
+    replayed: bool = False  # the delivery ledger's hook: an answer replayed, not delivered (metric `Replays`)
 
 
 def exchange(plug: Plug, request: CustomerRequest, deadline: Deadline, on_sent: Callable[[], None]) -> Answer:
@@ -67,7 +69,10 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
         request = plug.integration.translate(valid_lead)
         lead.request_details = request.details
         lead.translate()
-        answer = exchange(plug, request, deadline, on_sent=lead.request_left)
+        try:
+            answer = exchange(plug, request, deadline, on_sent=lead.request_left)
+        finally:
+            lead.exchange_ended()
         return plug.integration.classify(answer), answer
     except LeadEnded as ended:
         return ended.outcome, ended.answer
@@ -104,7 +109,17 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
                                 outcome.state, outcome.reason)
         if plug is not None and deadline is not None:
             _report(plug, deadline, lead, delivery, exc_info)
+        _measure(plug, lead, delivery)
         return delivery
+
+
+def _measure(plug: Plug | None, lead: Journey, delivery: Delivery) -> None:
+    """The lead's metrics, once it has ended: the one place they are written (a plug that cannot start still
+    counts its 500, never as a cold start)."""
+    metrics = plug.metrics if plug is not None else LeadMetrics(MetricsSettings.of_a_plug_that_cannot_start(),
+                                                                counts_cold_start=False)
+    metrics.lead_ended(LeadFacts(state=delivery.state, reason=delivery.reason, response_ms=lead.response_ms,
+                                 replayed=delivery.replayed, trace_id=lead.trace_id))
 
 
 def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, exc_info: Any) -> None:

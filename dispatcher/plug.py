@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dispatcher.deadline import DEFAULT_CUSTOMER_TIMEOUT_S
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations import Integration, build_integration
+from dispatcher.metrics import LeadMetrics, MetricsSettings
 from dispatcher.reporting import Reporter
 from dispatcher.transport import Transport
 
@@ -26,6 +27,7 @@ class Plug:
     transport: Transport
     reporter: Reporter
     customer_timeout_s: float
+    metrics: LeadMetrics
 
     @property
     def credentials(self) -> tuple[str, ...]:
@@ -47,7 +49,7 @@ def build_plug(environ: Mapping[str, str]) -> Plug:
                         environment=environ.get("ROLLBAR_ENVIRONMENT") or "development",
                         endpoint=environ.get("ROLLBAR_ENDPOINT") or "")
     return Plug(integration=integration, transport=Transport(), reporter=reporter,
-                customer_timeout_s=customer_timeout_s)
+                customer_timeout_s=customer_timeout_s, metrics=LeadMetrics(MetricsSettings.from_environ(environ)))
 
 
 class PlugHolder:

@@ -78,8 +78,8 @@ class LocalPlug:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def log_lines(self) -> list[dict[str, object]]:
-        """The JSON transition lines written so far."""
+    def json_lines(self) -> list[dict[str, object]]:
+        """Every JSON line written so far: the transition log's and the metrics' (EMF)."""
         lines = []
         for line in self.log().splitlines():
             if line.startswith("{"):
@@ -88,6 +88,14 @@ class LocalPlug:
                 except ValueError:
                     pass
         return lines
+
+    def log_lines(self) -> list[dict[str, object]]:
+        """The JSON transition lines written so far."""
+        return [line for line in self.json_lines() if "_aws" not in line]
+
+    def metric_lines(self) -> list[dict[str, object]]:
+        """The Embedded Metric Format lines written so far, one per lead."""
+        return [line for line in self.json_lines() if "_aws" in line]
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
