@@ -32,10 +32,16 @@ bench: $(STAMP)
 bench-coldstart: $(STAMP)
 	$(BIN)/python scripts/bench.py --coldstart-only
 
-package: $(STAMP)  ## the prod stage's Lambda package (deployment.zip + SAM template) in build/package; no AWS account used
-	rm -rf build/package
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3} $(BIN)/chalice package --stage $${STAGE:-prod} build/package
-	@ls -l build/package
+# The stage's Lambda package with its deploy artifacts, alarms and dashboard merged in (deploy/, written by
+# scripts/operations_templates.py): SAM in build/package, Terraform in build/terraform. No AWS account used.
+package: $(STAMP)  ## the prod stage's Lambda package: SAM (build/package) and Terraform (build/terraform)
+	rm -rf build/package build/terraform
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3} $(BIN)/chalice package --stage $${STAGE:-prod} \
+		--merge-template deploy/sam-operations.json build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3} $(BIN)/chalice package --stage $${STAGE:-prod} \
+		--pkg-format terraform build/terraform
+	cp deploy/operations.tf.json build/terraform/
+	@ls -l build/package build/terraform
 
 clean:
 	rm -rf $(VENV) .pytest_cache .chalice/deployments
