@@ -25,7 +25,7 @@ import logging
 import os
 import re
 import sys
-import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +45,11 @@ CUSTOMER, STATE, REASON = "Customer", "State", "Reason"
 # CloudWatch's own rules: a namespace of these characters, not AWS's; a dimension value of 1..1024 characters.
 _NAMESPACE = re.compile(r"^[0-9A-Za-z.\-_/#:]{1,255}$")
 _MAX_DIMENSION_VALUE = 1024
+# Outcomes whose directive is kept: the plug's reasons and the customer's refusal codes seen so far; past this
+# (a customer inventing codes), a directive is built for each lead.
+MAX_OUTCOMES_KEPT = 256
+
+_Part = tuple[list[dict[str, Any]], dict[str, Any]]  # a directive's `CloudWatchMetrics` entries, its root members
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.setLevel(logging.INFO)
@@ -101,15 +106,15 @@ class LeadFacts:
 class LeadMetrics:
     """One plug's metrics. Its first lead counts the cold start: a plug is built once per process in Lambda.
 
-    The cold-start and replay directives never change for a deployment: Powertools builds them once, here;
-    each lead builds only its outcome's directive, on a provider kept per thread (building one costs more than
-    the directive itself) and cleared after each lead.
+    Powertools builds and validates every directive: the constant ones (cold start, replays) once per plug, an
+    outcome's (its state and reason, with or without a response time) the first time that outcome ends a lead.
+    A lead then only fills in its own values, the response time and the timestamp: building a directive costs
+    several times the rest of the line, and would be paid on every lead.
     """
 
     def __init__(self, settings: MetricsSettings, *, counts_cold_start: bool = True) -> None:
         self.settings = settings
         self._measured = itertools.count(0 if counts_cold_start else 1)  # next() is atomic under the GIL
-        self._local = threading.local()  # chalice local serves leads on threads; a provider holds one lead
         cold_start = _directive(settings)
         cold_start.add_dimension(name=CUSTOMER, value=settings.customer)
         cold_start.add_metric(name=COLD_START, unit=MetricUnit.Count, value=1)
@@ -119,6 +124,9 @@ class LeadMetrics:
             replays = _directive(settings)  # no dimension: Dimensions [[]]
             replays.add_metric(name=REPLAYS, unit=MetricUnit.Count, value=int(replayed))
             self._replays[replayed] = _part(replays)
+        # (state, reason, timed) -> its directive; dict reads and writes are atomic, and chalice local's threads
+        # building the same outcome at once build the same thing.
+        self._outcomes: dict[tuple[str, str, bool], _Part] = {}
 
     def lead_ended(self, facts: LeadFacts) -> None:
         """Write the lead's EMF line; a metric that cannot be written is logged, never the lead's failure."""
@@ -129,28 +137,36 @@ class LeadMetrics:
             logging.getLogger("leadplug").error("The lead's metrics could not be written: %s", exc)
 
     def document(self, facts: LeadFacts, *, cold_start: bool) -> dict[str, Any]:
-        """The EMF object of one lead: its directives share one line and the outcome's timestamp."""
-        outcome: AmazonCloudWatchEMFProvider | None = getattr(self._local, "outcome", None)
-        if outcome is None:
-            outcome = self._local.outcome = _directive(self.settings)
-        try:
-            for name, value in ((CUSTOMER, self.settings.customer), (STATE, facts.state), (REASON, facts.reason)):
-                outcome.add_dimension(name=name, value=_dimension_value(value))
-            outcome.add_dimensions(**{CUSTOMER: self.settings.customer})
-            outcome.add_metric(name=LEADS, unit=MetricUnit.Count, value=1)
-            if facts.response_ms is not None:
-                outcome.add_metric(name=RESPONSE_TIME, unit=MetricUnit.Milliseconds, value=facts.response_ms)
-            document: dict[str, Any] = dict(outcome.serialize_metric_set())
-        finally:
-            outcome.clear_metrics()
-        document["_aws"]["CloudWatchMetrics"] = [*document["_aws"]["CloudWatchMetrics"]]
-        for directives, members in (*([self._cold_start] if cold_start else []), self._replays[facts.replayed]):
-            document["_aws"]["CloudWatchMetrics"].extend(directives)
+        """The EMF object of one lead: its directives in one line, with the lead's own values."""
+        timed = facts.response_ms is not None
+        parts = [self._outcome(facts.state, facts.reason, timed), *([self._cold_start] if cold_start else []),
+                 self._replays[facts.replayed]]
+        document: dict[str, Any] = {"_aws": {"Timestamp": int(time.time() * 1000),
+                                             "CloudWatchMetrics": [entry for entries, _ in parts for entry in entries]}}
+        for _, members in parts:
             document.update(members)
+        if timed:
+            document[RESPONSE_TIME] = [float(facts.response_ms)]  # type: ignore[arg-type]  # timed: not None
         # Searchable in CloudWatch Logs Insights, not metrics: which service wrote the line, and the lead's trace
         # (the transition log's trace_id, never its lead id).
         document.update(service=self.settings.service, trace_id=facts.trace_id)
         return document
+
+    def _outcome(self, state: str, reason: str, timed: bool) -> _Part:
+        key = (state, reason, timed)
+        part = self._outcomes.get(key)
+        if part is None:
+            outcome = _directive(self.settings)
+            for name, value in ((CUSTOMER, self.settings.customer), (STATE, state), (REASON, reason)):
+                outcome.add_dimension(name=name, value=_dimension_value(value))
+            outcome.add_dimensions(**{CUSTOMER: self.settings.customer})
+            outcome.add_metric(name=LEADS, unit=MetricUnit.Count, value=1)
+            if timed:  # each lead writes its own value
+                outcome.add_metric(name=RESPONSE_TIME, unit=MetricUnit.Milliseconds, value=0.0)
+            part = _part(outcome)
+            if len(self._outcomes) < MAX_OUTCOMES_KEPT:
+                self._outcomes[key] = part
+        return part
 
 
 def _directive(settings: MetricsSettings) -> AmazonCloudWatchEMFProvider:
@@ -158,8 +174,9 @@ def _directive(settings: MetricsSettings) -> AmazonCloudWatchEMFProvider:
     return AmazonCloudWatchEMFProvider(namespace=settings.namespace, service="")
 
 
-def _part(provider: AmazonCloudWatchEMFProvider) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """A directive as Powertools serializes it, split into its `CloudWatchMetrics` entries and root members."""
+def _part(provider: AmazonCloudWatchEMFProvider) -> _Part:
+    """A directive as Powertools serializes it, split into its `CloudWatchMetrics` entries and root members
+    (its timestamp is dropped: the lead's line gets its own)."""
     serialized = dict(provider.serialize_metric_set())
     return list(serialized.pop("_aws")["CloudWatchMetrics"]), serialized
 

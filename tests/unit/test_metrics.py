@@ -78,3 +78,24 @@ def test_leads_measured_at_once_on_threads_keep_their_own_outcome():
     for thread in threads:
         thread.join()
     assert mixed == []
+
+
+def test_each_lead_writes_its_own_values_into_its_outcomes_directive():
+    metrics = LeadMetrics(SETTINGS)
+    first = metrics.document(facts(response_ms=10.0), cold_start=False)
+    second = metrics.document(facts(response_ms=20.0, trace_id="trace-2"), cold_start=False)
+    assert (first["ResponseTime"], second["ResponseTime"]) == ([10.0], [20.0])
+    assert (first["trace_id"], second["trace_id"]) == ("trace-1", "trace-2")
+    untimed = by_name(metrics.document(facts(state="failed", reason="invalid_lead", response_ms=None),
+                                       cold_start=False))
+    assert "ResponseTime" not in untimed
+
+
+def test_a_customer_inventing_codes_is_still_measured_right_past_what_is_kept(monkeypatch):
+    monkeypatch.setattr("dispatcher.metrics.MAX_OUTCOMES_KEPT", 3)
+    metrics = LeadMetrics(SETTINGS)
+    for index in range(10):
+        document = metrics.document(facts(state="refused", reason=f"CODE_{index}"), cold_start=False)
+        assert by_name(document)["Leads"][(("Customer", "salesforce"), ("Reason", f"CODE_{index}"),
+                                           ("State", "refused"))].values == (1.0,)
+    assert len(metrics._outcomes) == 3
