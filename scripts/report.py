@@ -38,6 +38,8 @@ BUCKETS = [timedelta(minutes=minutes) for minutes in (1, 5, 15, 30, 60, 180, 360
 MAX_BARS = 60
 HISTOGRAM_BINS = 20
 PROGRESS_EVERY_S = 1.0
+WIDTH, HEIGHT, LEFT, BOTTOM = 900, 300, 56, 44  # a chart's size and its margins for the axes' labels
+PLOT_WIDTH = WIDTH - LEFT - 10
 
 
 @dataclass
@@ -172,13 +174,26 @@ def _nice(value: float) -> float:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
+def _chart(chart_id: str, label: str, top: int, top_value: float) -> list[str]:
+    """A chart's opening <svg> tag and its horizontal grid, labelled 0, half and `top_value`."""
+    plot_h = HEIGHT - top - BOTTOM
+    parts = [f'<svg id="{chart_id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" '
+             f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}">']
+    for fraction in (0, 0.5, 1):
+        y = top + plot_h * (1 - fraction)
+        parts.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + PLOT_WIDTH}" y2="{y:.1f}"/>'
+                     f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                     f'{top_value * fraction:g}</text>')
+    return parts
+
+
 def _colour(state: str) -> str:
     return STATE_COLOURS.get(state, OTHER_COLOUR)
 
 
 def outcomes_svg(report: Report) -> str:
     """Stacked bars of the leads that ended in each period, by state."""
-    width, height, left, bottom, top = 900, 300, 56, 44, 16
+    top = 16
     minutes = sorted(report.per_minute)
     if not minutes:
         return '<p class="empty">No timed transition in the log.</p>'
@@ -190,18 +205,12 @@ def outcomes_svg(report: Report) -> str:
         bars[int((minute - start) / bucket)].update(counts)
     count = max(bars) + 1
     top_value = _nice(max(sum(counts.values()) for counts in bars.values()))
-    plot_w, plot_h = width - left - 10, height - top - bottom
-    slot = plot_w / count
-    parts = [f'<svg id="outcomes-over-time" class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="Leads ended per period, '
-             f'by state">']
-    for fraction in (0, 0.5, 1):
-        y = top + plot_h * (1 - fraction)
-        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}"/>'
-                     f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                     f'{top_value * fraction:g}</text>')
+    plot_h = HEIGHT - top - BOTTOM
+    slot = PLOT_WIDTH / count
+    parts = _chart("outcomes-over-time", "Leads ended per period, by state", top, top_value)
+    bar_w = min(slot * 0.8, 40.0)  # a few periods make bars, not walls
     for index in range(count):
-        x, y = left + index * slot + slot * 0.1, top + plot_h
+        x, y = LEFT + (index + 0.5) * slot - bar_w / 2, top + plot_h
         at = start + bucket * index
         for state in report.states():
             value = bars[index][state]
@@ -210,13 +219,13 @@ def outcomes_svg(report: Report) -> str:
             bar_h = plot_h * value / top_value
             y -= bar_h
             parts.append(f'<rect class="bar" data-state="{html.escape(state)}" data-count="{value}" x="{x:.1f}" '
-                         f'y="{y:.1f}" width="{slot * 0.8:.1f}" height="{bar_h:.1f}" fill="{_colour(state)}">'
+                         f'y="{y:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" fill="{_colour(state)}">'
                          f'<title>{at:%Y-%m-%d %H:%M} {html.escape(state)}: {value:,}</title></rect>')
     for index in sorted({0, count // 2, count - 1}):
         at = start + bucket * index
-        parts.append(f'<text class="axis" x="{left + (index + 0.5) * slot:.1f}" y="{height - bottom + 18}" '
+        parts.append(f'<text class="axis" x="{LEFT + (index + 0.5) * slot:.1f}" y="{HEIGHT - BOTTOM + 18}" '
                      f'text-anchor="middle">{at:%m-%d %H:%M}</text>')
-    parts.append(f'<text class="axis" x="{left}" y="{height - 6}">one bar per {_duration(bucket)}, UTC</text>')
+    parts.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">one bar per {_duration(bucket)}, UTC</text>')
     parts.append("</svg>")
     legend = "".join(f'<span class="key"><i style="background:{_colour(state)}"></i>{html.escape(state)}</span>'
                      for state in report.states())
@@ -236,41 +245,38 @@ def histogram_svg(values: Sequence[float]) -> str:
     """How many answers took how long: equal bins up to the 99th percentile (the last bin holds the rest)."""
     if not values:
         return '<p class="empty">No response time in the log.</p>'
-    width, height, left, bottom, top = 900, 300, 56, 44, 24
+    top = 24
     ordered = sorted(values)
     marks = {rank: percentile(ordered, rank) for rank in PERCENTILES}
     upper = ordered[-1] if ordered[-1] <= 2 * marks[99] else marks[99]
     step = _nice(max(upper, 1e-3) / HISTOGRAM_BINS)
     bins = max(1, math.ceil(upper / step) if upper % step else int(upper / step) + 1)
+    overflow = ordered[-1] >= bins * step  # the last bin then holds every slower answer too
     counts = [0] * bins
     for value in ordered:
         counts[min(int(value // step), bins - 1)] += 1
     top_value = _nice(max(counts))
-    plot_w, plot_h = width - left - 10, height - top - bottom
-    slot = plot_w / bins
-    parts = [f'<svg id="response-time-histogram" class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="Customer response times">']
-    for fraction in (0, 0.5, 1):
-        y = top + plot_h * (1 - fraction)
-        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}"/>'
-                     f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                     f'{top_value * fraction:g}</text>')
+    plot_h = HEIGHT - top - BOTTOM
+    slot = PLOT_WIDTH / bins
+    parts = _chart("response-time-histogram", "Customer response times", top, top_value)
     for index, value in enumerate(counts):
         low, high = index * step, (index + 1) * step
-        label = f"{low:g} ms and more" if index == bins - 1 else f"{low:g} to {high:g} ms"
+        label = f"{low:g} ms and more" if overflow and index == bins - 1 else f"{low:g} to {high:g} ms"
         bar_h = plot_h * value / top_value
-        parts.append(f'<rect class="bar" data-count="{value}" data-from="{low:g}" x="{left + index * slot + 1:.1f}" '
+        parts.append(f'<rect class="bar" data-count="{value}" data-from="{low:g}" x="{LEFT + index * slot + 1:.1f}" '
                      f'y="{top + plot_h - bar_h:.1f}" width="{slot - 2:.1f}" height="{bar_h:.1f}" fill="#1565c0">'
                      f'<title>{label}: {value:,}</title></rect>')
     for index in sorted({0, bins // 2, bins}):
-        parts.append(f'<text class="axis" x="{left + index * slot:.1f}" y="{height - bottom + 18}" '
-                     f'text-anchor="middle">{index * step:g}{"+" if index == bins else ""}</text>')
-    for rank, value in marks.items():
-        x = left + min(value / step, bins) * slot
+        anchor = "end" if index == bins else "middle"  # the last tick is the plot's right edge
+        parts.append(f'<text class="axis" x="{LEFT + index * slot:.1f}" y="{HEIGHT - BOTTOM + 18}" '
+                     f'text-anchor="{anchor}">{index * step:g}{"+" if overflow and index == bins else ""} '
+                     f'{"ms" if index == bins else ""}</text>')
+    for row, (rank, value) in enumerate(marks.items()):  # one label row each: close percentiles stay legible
+        x = LEFT + min(value / step, bins) * slot
         parts.append(f'<line class="mark" data-percentile="p{rank}" x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" '
-                     f'y2="{top + plot_h}"/><text class="axis" x="{x + 3:.1f}" y="{top + 6}">p{rank} '
-                     f'{value:.0f}</text>')
-    parts.append(f'<text class="axis" x="{left}" y="{height - 6}">milliseconds, from the request leaving to the '
+                     f'y2="{top + plot_h}"/><text class="axis" x="{x + 3:.1f}" y="{top + 6 + 13 * row}">p{rank} '
+                     f'{value:.{0 if value >= 10 else 1}f} ms</text>')
+    parts.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">milliseconds, from the request leaving to the '
                  f'answer</text></svg>')
     return "".join(parts)
 
