@@ -36,6 +36,7 @@ bench-coldstart: $(STAMP)
 # scripts/operations_templates.py): SAM in build/package, Terraform in build/terraform. No AWS account used.
 package: $(STAMP)  ## the prod stage's Lambda package: SAM (build/package) and Terraform (build/terraform)
 	rm -rf build/package build/terraform
+	find dispatcher -name __pycache__ -type d -prune -exec rm -rf {} +  # chalice would package stale bytecode
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3} $(BIN)/chalice package --stage $${STAGE:-prod} \
 		--merge-template deploy/sam-operations.json build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3} $(BIN)/chalice package --stage $${STAGE:-prod} \

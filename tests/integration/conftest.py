@@ -27,7 +27,7 @@ def local_plug(salesforce: SalesforceSandbox) -> Iterator[LocalPlug]:
 
 def chalice_package(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[Path]:
     """`chalice package` of a throwaway stage project with these options; the folder it wrote."""
-    project = make_project("package", salesforce_env("http://127.0.0.1:9"))
+    project = make_project("package", salesforce_env("http://127.0.0.1:9"), copied=("dispatcher",))
     out = tmp_path_factory.mktemp("package")
     try:
         # The packager writes a SAM template too, which needs a region; no AWS account or credentials are used.

@@ -31,11 +31,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_project(stage: str, environment: Mapping[str, str], lambda_timeout: int | None = None) -> Path:
-    """A temporary project directory whose config has `stage` with `environment`."""
+def make_project(stage: str, environment: Mapping[str, str], lambda_timeout: int | None = None, *,
+                 copied: tuple[str, ...] = ()) -> Path:
+    """A temporary project directory whose config has `stage` with `environment`. The folders named in `copied`
+    are copies without bytecode caches, as a fresh clone has them (chalice packages whatever `vendor/` holds)."""
     folder = Path(tempfile.mkdtemp(prefix="leadplug-project-"))
     for name in LINKED:
-        (folder / name).symlink_to(ROOT / name)
+        if name in copied:
+            shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (folder / name).symlink_to(ROOT / name)
     (folder / ".chalice").mkdir()
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     stage_config: dict[str, object] = {"api_gateway_stage": "api", "environment_variables": dict(environment)}
