@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties import MetricUnit
@@ -92,9 +92,8 @@ class MetricsSettings:
             return cls(namespace=DEFAULT_NAMESPACE, service=DEFAULT_SERVICE, customer="unset")
 
 
-@dataclass(frozen=True)
-class LeadFacts:
-    """What is measured of one ended lead."""
+class LeadFacts(NamedTuple):
+    """What is measured of one ended lead (a named tuple: made on every lead, cheaper than a dataclass)."""
 
     state: str
     reason: str
