@@ -5,7 +5,7 @@ Powertools' EMF provider builds and validates each metric directive (names, unit
 module only decides what is measured and writes the directives as one JSON line of their own, through the
 `leadplug.metrics` logger (never the transition log's JSON formatter), so that log tooling and tests see it.
 
-What one line holds, in three directives of the namespace METRICS_NAMESPACE:
+What one line holds, in up to three directives of the namespace METRICS_NAMESPACE:
 
 - `Leads` (count 1) by Customer, State and Reason, and by Customer alone; `ResponseTime` (ms, only when the
   request left) in the same two dimension sets: by customer for its percentiles, by outcome to see which
