@@ -38,16 +38,22 @@ bench: $(STAMP)
 bench-coldstart: $(STAMP)
 	$(BIN)/python scripts/bench.py --coldstart-only
 
-# STAGE's Lambda package with the ledger's table and policy (docs/deploying-the-ledger.md), no AWS account used:
-# $(OUT)/package = deployment.zip + sam.json (deploy/sam-ledger-STAGE.json merged in),
-# $(OUT)/terraform = deployment.zip + chalice.tf.json + ledger.tf.json (Chalice merges nothing into Terraform).
+# STAGE's Lambda package with its deploy artifacts merged in, no AWS account used: the ledger's table and policy
+# (docs/deploying-the-ledger.md) and the alarms and dashboard (docs/operations.md, written by
+# scripts/operations_templates.py). Chalice takes one --merge-template: scripts/merge_templates.py joins them.
+# $(OUT)/package = deployment.zip + sam.json; $(OUT)/terraform = deployment.zip + chalice.tf.json + our .tf.json.
 package: $(STAMP)  ## make package [STAGE=testing] [OUT=build]: SAM in build/package, Terraform in build/terraform
 	@test -f deploy/sam-ledger-$(STAGE).json || { echo "no deploy/sam-ledger-$(STAGE).json: the $(STAGE) stage \
 	has no DynamoDB ledger (prod and testing do)"; exit 2; }
 	rm -rf $(OUT)/package $(OUT)/terraform
-	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --merge-template deploy/sam-ledger-$(STAGE).json $(OUT)/package
+	find dispatcher -name __pycache__ -type d -prune -exec rm -rf {} +  # chalice would package stale bytecode
+	mkdir -p $(OUT)
+	$(BIN)/python scripts/merge_templates.py $(OUT)/sam-merge-$(STAGE).json deploy/sam-ledger-$(STAGE).json \
+		deploy/sam-operations.json
+	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --merge-template $(OUT)/sam-merge-$(STAGE).json \
+		$(OUT)/package
 	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(OUT)/terraform
-	cp deploy/ledger.tf.json $(OUT)/terraform/
+	cp deploy/ledger.tf.json deploy/operations.tf.json $(OUT)/terraform/
 	@ls -l $(OUT)/package $(OUT)/terraform
 
 ledger-table: $(STAMP)  ## make ledger-table TABLE=lead-plug-ledger-prod: the ledger's table, for `chalice deploy`

@@ -25,6 +25,7 @@ from dispatcher.errors import LeadEnded
 from dispatcher.integrations.base import CustomerRequest, CustomerSession
 from dispatcher.ledger import Claim, Replay, StoreUnavailable
 from dispatcher.machine import Journey, journey
+from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 from dispatcher.outcome import Outcome
 from dispatcher.plug import Plug
 from dispatcher.reasons import ENDINGS, Reason, ending_of
@@ -41,6 +42,7 @@ class Delivery:
     state: str
     reason: str
     headers: dict[str, str] = field(default_factory=dict)
+    replayed: bool = False  # the delivery ledger's hook: an answer replayed, not delivered (metric `Replays`)
 
 
 def _send(plug: Plug, request: CustomerRequest, deadline: Deadline,
@@ -101,7 +103,10 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
                                                       "earlier attempt", customer_lead_id=found[0]), found[1]
         if plug.health is not None:
             lead.probe = plug.health.admit(deadline.answer_remaining())
-        answer = _send(plug, request, deadline, on_sent=lead.request_left)
+        try:
+            answer = _send(plug, request, deadline, on_sent=lead.request_left)
+        finally:
+            lead.exchange_ended()
         lead.answered = True
         return plug.integration.classify(answer), answer
     except LeadEnded as ended:
@@ -139,6 +144,7 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
             _settle(plug, lead, outcome, delivery)
             _report(plug, deadline, lead, delivery, exc_info)
             _watch_health(plug, deadline, lead, delivery)
+        _measure(plug, lead, delivery)
         return delivery
 
 
@@ -146,7 +152,7 @@ def _answer(lead: Journey, outcome: Outcome, status: int, answer: Answer | None)
     """The envelope of this end: a replay's is the first delivery's, with the request translated again."""
     if lead.replayed is not None and outcome.state == "accepted":
         return Delivery(lead.replayed.status, {**lead.replayed.envelope, "request_details": lead.request_details},
-                        outcome.state, outcome.reason, headers={"Idempotent-Replayed": "true"})
+                        outcome.state, outcome.reason, headers={"Idempotent-Replayed": "true"}, replayed=True)
     body = envelope(outcome, lead.request_details, answer)
     if lead.claim is not None and lead.claim.previous_attempt is not None:
         body["previous_attempt"] = lead.claim.previous_attempt
@@ -176,6 +182,15 @@ def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Deliv
                if change.kind == "paused" else f"Delivery to {plug.health.customer} resumed")
     plug.reporter.report("warning", message, {"customer": plug.health.customer, "trace_id": lead.trace_id,
                                               "health": change.kind}, timeout_s=deadline.answer_remaining())
+
+
+def _measure(plug: Plug | None, lead: Journey, delivery: Delivery) -> None:
+    """The lead's metrics, once it has ended: the one place they are written (a plug that cannot start still
+    counts its 500, never as a cold start)."""
+    metrics = plug.metrics if plug is not None else LeadMetrics(MetricsSettings.of_a_plug_that_cannot_start(),
+                                                                counts_cold_start=False)
+    metrics.lead_ended(LeadFacts(state=delivery.state, reason=delivery.reason, response_ms=lead.response_ms,
+                                 replayed=delivery.replayed, trace_id=lead.trace_id))
 
 
 def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, exc_info: Any) -> None:

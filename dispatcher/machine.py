@@ -70,16 +70,30 @@ class Journey:
         self.claim: Any = None  # the ledger's claim on this lead, when this request delivers it
         self.replayed: Any = None  # the accepted delivery this request replays (`replay` is a move's name)
         self.started = time.perf_counter()
+        self.sent_at: float | None = None  # when the request left (perf_counter)
+        self.answered_at: float | None = None  # when the exchange with the customer ended, answered or not
 
     @property
     def ended(self) -> bool:
         return self.state in TERMINAL
 
+    @property
+    def response_ms(self) -> float | None:
+        """The customer's response time: from the request leaving to the exchange's end; None if it never left."""
+        if self.sent_at is None or self.answered_at is None:
+            return None
+        return round((self.answered_at - self.sent_at) * 1000, 3)
+
     def request_left(self) -> None:
         """The lead's request is leaving (its first byte is being written): `sent`, once per lead."""
         if self.is_translated():  # a resend after a token refresh has left already
             self.sent = True
+            self.sent_at = time.perf_counter()
             self.send()
+
+    def exchange_ended(self) -> None:
+        """The customer answered, or the exchange failed (timeout, reset): the response time's end."""
+        self.answered_at = time.perf_counter()
 
     def end(self, state: str, reason: str, by: str | None = None) -> None:
         """Move to a terminal state with its reason code (`by`: a trigger other than the state's own)."""

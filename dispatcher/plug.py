@@ -19,6 +19,7 @@ from dispatcher.health import Health, health_from_setting
 from dispatcher.integrations import Integration, build_integration
 from dispatcher.ledger import Ledger, ledger_from_setting
 from dispatcher.ledger.memory import MemoryStore
+from dispatcher.metrics import LeadMetrics, MetricsSettings
 from dispatcher.reporting import Reporter
 from dispatcher.transport import Transport
 
@@ -29,6 +30,7 @@ class Plug:
     transport: Transport
     reporter: Reporter
     customer_timeout_s: float
+    metrics: LeadMetrics
     ledger: Ledger | None = None
     health: Health | None = None
 
@@ -56,7 +58,8 @@ def build_plug(environ: Mapping[str, str]) -> Plug:
     # The health is shared through the ledger's store; without a ledger, each container keeps its own.
     health = health_from_setting(environ, ledger.store if ledger is not None else MemoryStore(), customer)
     return Plug(integration=integration, transport=Transport(), reporter=reporter,
-                customer_timeout_s=customer_timeout_s, ledger=ledger, health=health)
+                customer_timeout_s=customer_timeout_s, metrics=LeadMetrics(MetricsSettings.from_environ(environ)),
+                ledger=ledger, health=health)
 
 
 class PlugHolder:

@@ -40,7 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_DIR = ROOT / "scripts" / "bench_baseline"
 SIDES = ("baseline", "plug")
-LOGGERS = {"plug": "leadplug.transitions", "baseline": "bench_baseline"}
+# Every log a side writes per lead: the plug's transition log and its metric (EMF) line, the baseline's line.
+LOGGERS = {"plug": ("leadplug.transitions", "leadplug.metrics"), "baseline": ("bench_baseline",)}
 TOKEN = "00Dbench!AQ4AQFakeTokenForTheBenchmarkOnly"
 WARMUP = 200
 MEMORY_MARKS = (1_000, 10_000)
@@ -150,12 +151,13 @@ def load(side: str) -> Any:
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         app = module.app
-    log = logging.getLogger(LOGGERS[side])
-    handlers = [handler for handler in log.handlers if isinstance(handler, logging.StreamHandler)]
-    if not handlers or not log.isEnabledFor(logging.INFO):
-        raise SystemExit(f"the {side}'s log {LOGGERS[side]!r} has no stream handler or is off: nothing to measure")
-    for handler in handlers:
-        handler.setStream(_devnull)
+    for name in LOGGERS[side]:
+        log = logging.getLogger(name)
+        handlers = [handler for handler in log.handlers if isinstance(handler, logging.StreamHandler)]
+        if not handlers or not log.isEnabledFor(logging.INFO):
+            raise SystemExit(f"the {side}'s log {name!r} has no stream handler or is off: nothing to measure")
+        for handler in handlers:
+            handler.setStream(_devnull)
     return app
 
 

@@ -16,7 +16,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 FIELDS = {"lead_id", "trace_id", "from", "to", "trigger"}
@@ -37,23 +37,34 @@ def _objects_in(text: str) -> Iterator[dict[str, Any]]:
         start = text.find("{", end)
 
 
-def transitions(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """The transition records in log text, unwrapping CloudWatch's exports."""
+def is_transition(value: dict[str, Any]) -> bool:
+    return FIELDS <= value.keys()
+
+
+def log_objects(lines: Iterable[str], wanted: Callable[[dict[str, Any]], bool] = is_transition
+                ) -> Iterator[dict[str, Any]]:
+    """The JSON objects `wanted` keeps (transition records by default) in log text, unwrapping CloudWatch's
+    exports; scripts/report.py reads the metric lines through it as well."""
     for line in lines:
         values = list(_objects_in(line))
-        if not any(FIELDS <= value.keys() or "events" in value or "message" in value for value in values) \
+        if not any(wanted(value) or "events" in value or "message" in value for value in values) \
                 and '""' in line:
             # A CSV export doubles the quotes inside its fields; read that way only when the line as it is
             # holds no record (an id ending in a quote is written \" and looks doubled too).
             values = list(_objects_in(" ".join(next(csv.reader(io.StringIO(line)), []))))
         for value in values:
-            if FIELDS <= value.keys():
+            if wanted(value):
                 yield value
             for event in value.get("events") or []:
                 if isinstance(event, dict) and isinstance(event.get("message"), str):
-                    yield from transitions([event["message"]])
+                    yield from log_objects([event["message"]], wanted)
             if isinstance(value.get("message"), str):
-                yield from transitions([value["message"]])
+                yield from log_objects([value["message"]], wanted)
+
+
+def transitions(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The transition records in log text, unwrapping CloudWatch's exports."""
+    return log_objects(lines, is_transition)
 
 
 def lead_paths(records: Iterable[dict[str, Any]], lead_id: str) -> dict[str, list[dict[str, Any]]]:

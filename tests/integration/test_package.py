@@ -27,7 +27,7 @@ INVOKER = ROOT / "tests" / "support" / "lambda_event.py"
 MAX_ZIP_BYTES = 3 * 1024 * 1024  # chalice in requirements.txt would drag botocore in (about 16 MB)
 RUNTIME = {"app.py", "dispatcher", "contracts", "chalice", "requests", "urllib3", "certifi", "idna",
            "charset_normalizer", "jsonschema", "jsonschema_specifications", "referencing", "rpds", "attr", "attrs",
-           "transitions", "six.py", "typing_extensions.py", "rollbar"}
+           "transitions", "six.py", "typing_extensions.py", "rollbar", "aws_lambda_powertools", "jmespath"}
 DEVELOPMENT = {"tests", "fixtures", "sandbox", "scripts", ".chalice", "pytest", "_pytest", "pluggy", "schemathesis",
                "hypothesis", "hypothesis_jsonschema", "botocore", "boto3", "s3transfer", "ruff", "yaml", "click",
                "pip", "setuptools", "wheel"}

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 RUNTIME_MODULES = ("app", "dispatcher", "chalice", "requests", "urllib3", "jsonschema", "rpds", "transitions",
-                   "rollbar", "re2")
+                   "rollbar", "re2", "aws_lambda_powertools")
 
 
 class LambdaContext:

@@ -31,11 +31,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_project(stage: str, environment: Mapping[str, str], lambda_timeout: int | None = None) -> Path:
-    """A temporary project directory whose config has `stage` with `environment`."""
+def make_project(stage: str, environment: Mapping[str, str], lambda_timeout: int | None = None, *,
+                 copied: tuple[str, ...] = ()) -> Path:
+    """A temporary project directory whose config has `stage` with `environment`. The folders named in `copied`
+    are copies without bytecode caches, as a fresh clone has them (chalice packages whatever `vendor/` holds)."""
     folder = Path(tempfile.mkdtemp(prefix="leadplug-project-"))
     for name in LINKED:
-        (folder / name).symlink_to(ROOT / name)
+        if name in copied:
+            shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (folder / name).symlink_to(ROOT / name)
     (folder / ".chalice").mkdir()
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     stage_config: dict[str, object] = {"api_gateway_stage": "api", "environment_variables": dict(environment)}
@@ -78,8 +83,8 @@ class LocalPlug:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def log_lines(self) -> list[dict[str, object]]:
-        """The JSON transition lines written so far."""
+    def json_lines(self) -> list[dict[str, object]]:
+        """Every JSON line written so far: the transition log's and the metrics' (EMF)."""
         lines = []
         for line in self.log().splitlines():
             if line.startswith("{"):
@@ -94,6 +99,14 @@ class LocalPlug:
         if self._process and self._process.poll() is None:
             self._process.kill()
             self._process.wait(timeout=10)
+
+    def log_lines(self) -> list[dict[str, object]]:
+        """The JSON transition lines written so far."""
+        return [line for line in self.json_lines() if "_aws" not in line]
+
+    def metric_lines(self) -> list[dict[str, object]]:
+        """The Embedded Metric Format lines written so far, one per lead."""
+        return [line for line in self.json_lines() if "_aws" in line]
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
