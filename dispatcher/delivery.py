@@ -9,8 +9,10 @@ at the customer first, and every attempt that claimed the lead settles in the le
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -31,6 +33,7 @@ from dispatcher.plug import Plug
 from dispatcher.reasons import ENDINGS, Reason, ending_of
 
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
+ANSWER_RESERVE_S = 0.3  # kept for the Rollbar report and the answer itself after the ledger's steps
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[s
     if request is None:
         return None
     answer = _send(plug, request, deadline)
-    found = plug.integration.found(answer)  # type: ignore[attr-defined]
+    found = plug.integration.found(answer, claim.since)  # type: ignore[attr-defined]
     return (found, answer) if found is not None else None
 
 
@@ -141,11 +144,33 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
                 lead.end(outcome.state, outcome.reason)
             delivery = _answer(lead, outcome, ENDINGS[Reason.INTERNAL_ERROR].status, None)
         if plug is not None and deadline is not None:
-            _settle(plug, lead, outcome, delivery)
+            _after_the_answer(plug, deadline, lead, outcome, delivery)
             _report(plug, deadline, lead, delivery, exc_info)
-            _watch_health(plug, deadline, lead, delivery)
         _measure(plug, lead, delivery)
         return delivery
+
+
+def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, outcome: Outcome, delivery: Delivery) -> None:
+    """Settle the ledger and count the customer's health, never making the answer late (never 504) nor failing
+    it: with a remote store the steps run in a thread the answer waits for no longer than its deadline allows;
+    what is not done by then finishes in the background, and a claim not settled expires into doubt."""
+    def steps() -> None:
+        for name, step in (("ledger", lambda: _settle(plug, lead, outcome, delivery)),
+                           ("health", lambda: _watch_health(plug, deadline, lead, delivery))):
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - the lead has its answer; the log says what was not recorded
+                logging.getLogger("leadplug").error("%s not recorded for trace %s: %s", name, lead.trace_id,
+                                                    type(exc).__name__)
+
+    stores = [holder.store for holder in (plug.ledger, plug.health) if holder is not None]
+    if not any(store.remote for store in stores):
+        steps()  # a local file or memory: bounded by SQLite's busy timeout, and a thread would cost every lead
+        return
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(steps,), name="ledger-settle",
+                              daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S))
 
 
 def _answer(lead: Journey, outcome: Outcome, status: int, answer: Answer | None) -> Delivery:

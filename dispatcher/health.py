@@ -39,6 +39,11 @@ class Change:
     reason: str | None
 
 
+def _number(value: Any) -> float | None:
+    """A number of the stored state, None when absent or not a number (an item of another shape)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -55,12 +60,12 @@ class Health:
             item, now = self._read(), time.time()
             if item is None:
                 return False
-            state = item.record
-            paused_until = state.get("paused_until")
+            state = item.record if isinstance(item.record, dict) else {}
+            paused_until, probe_until = _number(state.get("paused_until")), _number(state.get("probe_until"))
             if paused_until is None:
                 return False
-            if now < paused_until or now < (state.get("probe_until") or 0):
-                until = max(paused_until, state.get("probe_until") or 0)
+            if now < paused_until or now < (probe_until or 0):
+                until = max(paused_until, probe_until or 0)
                 raise LeadEnded(Outcome.of(Reason.CUSTOMER_PAUSED, f"Delivery to {self.customer} is paused after "
                                            f"repeated failures, until {_iso(until)}; retry then",
                                            paused_until=_iso(until)))
@@ -75,10 +80,13 @@ class Health:
             return None  # the customer was not asked (invalid lead, ledger, pause): nothing learnt
         for _ in range(ATTEMPTS):
             item, now = self._read(), time.time()
-            state = dict(item.record) if item is not None else {"failures": 0, "paused_until": None}
+            state = dict(item.record) if item is not None and isinstance(item.record, dict) else {}
+            state = {"failures": int(_number(state.get("failures")) or 0),
+                     "paused_until": _number(state.get("paused_until")),
+                     "probe_until": _number(state.get("probe_until"))}
             if failed:
-                count = state.get("failures", 0) + 1
-                already_paused = (state.get("paused_until") or 0) > now
+                count = state["failures"] + 1
+                already_paused = (state["paused_until"] or 0) > now
                 if probe or (count >= self.failures and not already_paused):
                     change = Change("paused", now + self.pause_s, reason)
                     new = {"failures": 0, "paused_until": change.until, "probe_until": None, "reason": reason}

@@ -23,12 +23,15 @@ MIN_CREDENTIAL_LENGTH = 4  # shorter values would mask ordinary words; no real c
 # Keys an answer may carry that must never be echoed to the platform (a token endpoint's answer, say).
 SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "signature", "client_secret"})
 _SECRET_IN_TEXT = re.compile(r"(?i)\b(" + "|".join(SECRET_KEYS) + r")(\s*[=:]\s*\"?)[^&\s\",;}]*")
-_EMAIL = re.compile(r"[^\s@\"'<>()\[\],;:]+@[^\s@\"'<>()\[\],;:]+")
+# The lookbehind starts a match only where a run of address characters starts, and the possessive quantifier
+# never gives back: linear time, even on a megabyte of letters without an @ (quadratic otherwise).
+_EMAIL = re.compile(r"(?<![^\s@\"'<>()\[\],;:])[^\s@\"'<>()\[\],;:]++@[^\s@\"'<>()\[\],;:]+")
 _PHONE = re.compile(r"\+\d[\d .()-]{5,}\d")  # international numbers; ids and dates stay readable
 _PERSONAL_PATHS = (("first_name",), ("last_name",), ("email",), ("phone",), ("address", "street"), ("consent", "ip"))
 
 _personal_values: ContextVar[tuple[str, ...]] = ContextVar("personal_values", default=())
 _credentials: ContextVar[tuple[str, ...]] = ContextVar("credentials", default=())
+_personal_pattern: ContextVar[re.Pattern[str] | None] = ContextVar("personal_pattern", default=None)
 
 
 def personal_values(body: Any) -> tuple[str, ...]:
@@ -48,12 +51,13 @@ def personal_values(body: Any) -> tuple[str, ...]:
 @contextmanager
 def masking() -> Iterator[None]:
     """The scope of one lead: what `learn` and `learn_credentials` make known is forgotten at its end."""
-    personal, credentials = _personal_values.set(()), _credentials.set(())
+    personal, credentials, pattern = _personal_values.set(()), _credentials.set(()), _personal_pattern.set(None)
     try:
         yield
     finally:
         _personal_values.reset(personal)
         _credentials.reset(credentials)
+        _personal_pattern.reset(pattern)
 
 
 def learn_credentials(values: Iterable[str]) -> None:
@@ -89,15 +93,24 @@ def _alphanumeric(text: str) -> str:
 
 def learn(body: Any) -> None:
     """Make the body's personal values known to `mask_text` for the rest of the current lead."""
-    _personal_values.set(personal_values(body))
+    values = personal_values(body)
+    _personal_values.set(values)
+    _personal_pattern.set(_whole_values(values))
+
+
+def _whole_values(values: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The values as whole words, in any letter case: "Ed" is masked in "Ed Li" or "ED", never inside an id
+    such as 00Q5e00000EdbLiAAO (which a replay must give back intact)."""
+    if not values:
+        return None
+    alternatives = "|".join(re.escape(value) for value in values)  # longest first: no part is left behind
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def mask_known(text: str) -> str:
-    """Text with the current lead's personal values masked."""
-    for value in _personal_values.get():
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    """Text with the current lead's personal values masked, wherever they stand as whole words."""
+    pattern = _personal_pattern.get()
+    return pattern.sub(MASK, text) if pattern is not None else text
 
 
 def mask_id(lead_id: str) -> str:

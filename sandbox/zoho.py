@@ -116,8 +116,9 @@ class ZohoSandbox(CrmSandbox):
         if lead_id is None:
             return handler.send_body(204, b"", "application/json")
         with self._lock:
-            record = self.leads[lead_id]
-        handler.send_json(200, {"data": [{**record, "id": lead_id}],
+            record, created = self.leads[lead_id], self.created_at.get(lead_id, 0.0)
+        created_time = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(created))
+        handler.send_json(200, {"data": [{**record, "id": lead_id, "Created_Time": created_time}],
                                 "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
 
     def _insert_one(self, index: int, record: dict[str, Any]) -> dict[str, Any]:

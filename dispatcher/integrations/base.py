@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.deadline import Deadline
+from dispatcher.errors import LeadEnded
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
 from dispatcher.transport import Transport
@@ -78,9 +79,17 @@ class Finder(Protocol):
     def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
         """The request that looks for a lead like this one created since `since`; pure."""
 
-    def found(self, answer: Answer) -> str | int | None:
-        """The customer's id of the lead found, None when not found; raises LeadEnded when the answer says
-        nothing either way (the search failed); pure."""
+    def found(self, answer: Answer, since: datetime) -> str | int | None:
+        """The customer's id of a lead created since `since`, None when not found; raises LeadEnded when the
+        answer says nothing either way (the search failed); pure."""
+
+
+def search_failed(outcome: Outcome, answer: Answer, customer: str) -> LeadEnded:
+    """A search's answer read by the customer's rules ends the lead only as a failure: the lead was not sent
+    (a refusal or a duplicate would need the request to have left)."""
+    if outcome.state != "failed":
+        outcome = Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{customer}'s search answered HTTP {answer.status}")
+    return LeadEnded(outcome, answer)
 
 
 def http_family_outcome(answer: Answer, customer: str) -> Outcome:

@@ -15,9 +15,9 @@ from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
-from dispatcher.errors import ConfigurationError, LeadEnded
+from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
 from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.jsonpath import lookup
 from dispatcher.outcome import Outcome
@@ -86,18 +86,16 @@ class Salesforce:
                 "ORDER BY CreatedDate DESC LIMIT 1")
         return CustomerRequest(path=self.query_path, method="GET", params={"q": soql})
 
-    def found(self, answer: Answer) -> str | None:
-        """The Lead's Id in a query's answer, None when it holds no record; LeadEnded when the query failed."""
+    def found(self, answer: Answer, since: datetime) -> str | None:
+        """The Lead's Id in a query's answer (the query itself asks for leads created since `since`), None when
+        it holds no record; LeadEnded when the query failed."""
         data = answer.json()
         records = data.get("records") if isinstance(data, dict) else None
         if answer.status == 200 and isinstance(records, list):
             ids = [record["Id"] for record in records if isinstance(record, dict)
                    and isinstance(record.get("Id"), str) and record["Id"]]
             return ids[0] if ids else None
-        outcome = self.classify(answer)
-        if outcome.state != "failed":  # a query that "succeeds" otherwise is no answer to our question
-            outcome = Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME}'s query answered HTTP {answer.status}")
-        raise LeadEnded(outcome, answer)
+        raise search_failed(self.classify(answer), answer, NAME)
 
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()

@@ -21,9 +21,9 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from dispatcher.answer import Answer
 from dispatcher.contract import CONTRACTS_DIR, Lead
-from dispatcher.errors import ConfigurationError, LeadEnded
+from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
 from dispatcher.integrations.webhook_examples import check_examples, examples_of
 from dispatcher.integrations.webhook_mapping import FieldRule, field_rule, form_body, json_body, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
@@ -77,7 +77,7 @@ class Webhook:
                   if (value := lookup(lead, path)) not in (None, "")}
         return CustomerRequest(path=self.finder.url, method="GET", params=params)
 
-    def found(self, answer: Answer) -> str | int | None:
+    def found(self, answer: Answer, since: datetime) -> str | int | None:
         """The customer's id at the file's path in a 2xx answer; none there, or a 404: not found."""
         assert self.finder is not None
         if 200 <= answer.status < 300:
@@ -85,8 +85,8 @@ class Webhook:
             return found if isinstance(found, (str, int)) and not isinstance(found, bool) and found != "" else None
         if answer.status == 404:
             return None
-        raise LeadEnded(classify(self.rules, answer, self.customer) if answer.status in (401, 403)
-                        else http_family_outcome(answer, f"{self.customer}'s search"), answer)
+        raise search_failed(classify(self.rules, answer, self.customer) if answer.status in (401, 403)
+                            else http_family_outcome(answer, f"{self.customer}'s search"), answer, self.customer)
 
 
 def config_path(value: str) -> Path:

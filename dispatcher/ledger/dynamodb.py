@@ -23,6 +23,8 @@ class DynamoStore(Store):
     """Its boto3 client is made at the first call, not when the plug is built: `chalice package` and `chalice
     deploy` import the app with the stage's variables, where no AWS region or credentials need to be."""
 
+    remote = True
+
     def __init__(self, table: str, client: Any = None) -> None:
         self.table = table
         self._made_client = client

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ from dispatcher.reasons import MayHold, Reason, ending_of
 
 DEFAULT_TTL_S = 7 * 24 * 3600
 POLL_S = 0.2  # how often a request waiting for a delivery in flight looks again
+SETTLE_MARGIN_S = 3.0  # a claim outlives its request's answer by this, so that its settle can land
+MAX_STORED_BYTES = 64_000  # a stored envelope beyond this drops the customer's answer body
 IN_FLIGHT, SETTLED = "in_flight", "settled"
 HOLDS_YES, HOLDS_NO, HOLDS_DOUBT = "yes", "no", "doubt"
 
@@ -60,7 +63,10 @@ class Claim:
     def since(self) -> datetime:
         """When the first attempt in doubt started: what a customer's `find` looks for leads created after."""
         started = (self.previous_attempt or {}).get("at") or self.record["at"]
-        return datetime.fromisoformat(started)
+        try:
+            return datetime.fromisoformat(started)
+        except ValueError:  # an unreadable record's date: look from this attempt's own start
+            return datetime.fromisoformat(self.record["at"])
 
 
 def fingerprint_of(lead: dict[str, Any]) -> str:
@@ -110,7 +116,9 @@ class Ledger:
     def _decide(self, item: Item | None, fingerprint: str, now: float) -> str | Replay:
         if item is None or item.expires_at <= now:
             return "claim"
-        record = item.record
+        record = _readable(item.record)
+        if record is None:
+            return "claim"  # a record of another shape: in doubt (see _previous_attempt), never a crash
         in_flight = record["phase"] == IN_FLIGHT and record["claim_until"] > now
         holds = HOLDS_DOUBT if record["phase"] == IN_FLIGHT else record["holds"]
         if record["fingerprint"] != fingerprint and (in_flight or holds != HOLDS_NO):
@@ -128,7 +136,7 @@ class Ledger:
         previous = _previous_attempt(item.record) if item is not None and item.expires_at > now else None
         record = {
             "phase": IN_FLIGHT, "fingerprint": fingerprint, "trace_id": trace_id, "at": _now_iso(),
-            "claim_until": now + deadline.answer_remaining(), "previous_attempt": previous,
+            "claim_until": now + deadline.answer_remaining() + SETTLE_MARGIN_S, "previous_attempt": previous,
         }
         version = (item.version + 1) if item is not None else 1
         written = Item(key, version, record, int(now) + self.ttl_s)
@@ -142,12 +150,42 @@ class Ledger:
         if holds == HOLDS_NO and claim.in_doubt and not sent:
             holds = HOLDS_DOUBT
         record = {**claim.record, "phase": SETTLED, "state": outcome.state, "reason": outcome.reason,
-                  "status": status, "holds": holds, "sent": sent,
-                  "envelope": privacy.mask_deep({k: v for k, v in envelope.items() if k != "request_details"})}
+                  "status": status, "holds": holds, "sent": sent, "envelope": _stored(envelope)}
         if holds == HOLDS_DOUBT and not sent and claim.previous_attempt is not None:
             record["trace_id"], record["at"] = claim.previous_attempt["trace_id"], claim.previous_attempt["at"]
             record["reason"] = claim.previous_attempt["reason"]  # the attempt in doubt is still the one to find
-        self.store.put(Item(claim.key, claim.version + 1, record, int(time.time()) + self.ttl_s), claim.version)
+        if not self.store.put(Item(claim.key, claim.version + 1, record, int(time.time()) + self.ttl_s),
+                              claim.version):
+            # Another request took the lead over after this claim expired: its record stands. Say so, for the
+            # operator: if this attempt was accepted, the customer may receive the lead twice.
+            logging.getLogger("leadplug").warning(
+                "ledger: trace %s ended %s/%s after its claim was taken over; the later attempt's record stands",
+                claim.record["trace_id"], outcome.state, outcome.reason)
+
+
+def _stored(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope as the ledger keeps it: masked with the lead's own values, without request_details, and
+    without a customer's answer too big for a DynamoDB item (400 KB): its status is kept, the body dropped."""
+    kept = {key: value for key, value in envelope.items() if key != "request_details"}
+    if len(json.dumps(kept)) > MAX_STORED_BYTES:  # before masking: masking a megabyte is wasted time
+        details = kept.get("response_details") or {}
+        kept["response_details"] = {"http_status_code": details.get("http_status_code"), "truncated": True}
+    return privacy.mask_deep(kept)
+
+
+_SHAPE = {"phase": str, "fingerprint": str, "trace_id": str, "at": str}
+
+
+def _readable(record: Any) -> dict[str, Any] | None:
+    """The record if it has the shape this version writes, else None (an older or hand-edited item)."""
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), t) for k, t in _SHAPE.items()):
+        return None
+    if record["phase"] == IN_FLIGHT:
+        return record if isinstance(record.get("claim_until"), (int, float)) else None
+    settled = record["phase"] == SETTLED and record.get("holds") in (HOLDS_YES, HOLDS_NO, HOLDS_DOUBT)
+    replayable = isinstance(record.get("status"), int) and isinstance(record.get("envelope"), dict) \
+        and isinstance(record.get("reason"), str)
+    return record if settled and (record["holds"] != HOLDS_YES or replayable) else None
 
 
 def _holds(outcome: Outcome, sent: bool) -> str:
@@ -159,8 +197,13 @@ def _holds(outcome: Outcome, sent: bool) -> str:
     return HOLDS_NO
 
 
-def _previous_attempt(record: dict[str, Any]) -> dict[str, Any] | None:
-    """The attempt a new delivery must mention: one in doubt (ended so, or whose claim expired mid-flight)."""
+def _previous_attempt(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The attempt a new delivery must mention: one in doubt (ended so, whose claim expired mid-flight, or whose
+    record this version cannot read)."""
+    record = _readable(raw)
+    if record is None:
+        return {"trace_id": raw.get("trace_id") if isinstance(raw, dict) else None, "reason": "unreadable_record",
+                "at": raw.get("at") if isinstance(raw, dict) and isinstance(raw.get("at"), str) else _now_iso()}
     if record["phase"] == IN_FLIGHT:
         return {"trace_id": record["trace_id"], "reason": "claim_expired", "at": record["at"]}
     if record["holds"] == HOLDS_DOUBT:

@@ -28,6 +28,8 @@ class Item:
 class Store(ABC):
     """A key-value store with a conditional write: the two operations every backend implements."""
 
+    remote = False  # reached over the network (its calls may take seconds), not a local file or memory
+
     @abstractmethod
     def get(self, key: str) -> Item | None:
         """The item, or None; raise StoreUnavailable when the store cannot answer."""

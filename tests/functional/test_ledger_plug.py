@@ -165,7 +165,11 @@ class _SlowWebhook(CustomerServer):
         self.searchable = searchable
         self.kept: dict[str, str] = {}
 
+    forbidden_search = False
+
     def route(self, handler: Handler, request: Received) -> None:
+        if request.method == "GET" and request.path.startswith("/forbidden"):
+            return handler.send_json(403, {"error": "forbidden"})
         if request.method == "GET" and request.path.startswith("/search"):
             email = parse_qs(urlsplit(request.path).query).get("email", [""])[0]
             found = [{"id": self.kept[email]}] if email in self.kept else []
@@ -198,3 +202,33 @@ def test_a_webhook_customer_in_doubt_with_and_without_a_find_request(plug_for, t
     assert (status, envelope["customer_lead_id"]) == (201, "W-1")
     assert envelope["previous_attempt"]["reason"] == "customer_timeout"
     assert len(lead_posts) == (1 if searchable else 2)  # found: not sent again; no find: delivered again
+
+
+def test_zoho_in_doubt_never_takes_an_older_record_of_the_same_person_for_this_lead(plug_for, tmp_path):
+    with ZohoSandbox() as zoho:
+        lead = make_lead(email=f"lead+noanswer+{make_lead()['id']}@exemple.fr")
+        old_id, _ = zoho.take(lead["email"], {"Email": lead["email"], "Last_Name": "Old"}, lambda: "OLD-RECORD-2025")
+        zoho.created_at[old_id] = time.time() - 365 * 24 * 3600  # a year ago
+        plug = plug_for(environment(zoho, f"sqlite:{tmp_path / 'ledger.sqlite3'}", CUSTOMER_TIMEOUT_S=TIMEOUT_S))
+        assert post(plug, lead)[0] == 502
+        status, _, envelope = post(plug, lead)
+    assert envelope.get("customer_lead_id") != "OLD-RECORD-2025"
+    assert (status, envelope["error"]["reason"]) == (409, "duplicate")  # delivered again; the CRM's own rule
+
+
+def test_a_webhook_search_answered_with_a_refusal_rule_ends_the_lead_as_a_failure_not_a_500(plug_for, tmp_path):
+    with _SlowWebhook(searchable=True) as customer:
+        config = {"name": "Slow", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
+                  "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}},
+                              {"when": {"status": 403}, "then": {"state": "refused", "reason": "FORBIDDEN"}}],
+                  "find": {"url": customer.base_url + "/forbidden", "params": {"email": "email"},
+                           "found": {"json": "data.0.id"}}}
+        customer.forbidden_search = True
+        path = tmp_path / "slow.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
+                         "LEDGER": f"sqlite:{tmp_path / 'ledger.sqlite3'}"})
+        lead = make_lead()
+        assert post(plug, lead)[0] == 502
+        status, _, envelope = post(plug, lead)
+    assert (status, envelope["error"]["reason"]) == (502, "bad_customer_response")

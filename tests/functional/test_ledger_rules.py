@@ -20,6 +20,7 @@ from dispatcher import privacy
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
 from dispatcher.ledger import Claim, Ledger, Replay, Store
+from dispatcher.ledger import ledger as ledger_module
 from dispatcher.ledger.dynamodb import DynamoStore
 from dispatcher.ledger.sqlite import SqliteStore
 from dispatcher.ledger.store import Item
@@ -175,7 +176,8 @@ def test_the_same_id_with_other_content(store, first, reused):
         assert isinstance(ledger.begin(other, "trace-2", deadline_in(2)), Claim)
 
 
-def test_a_claim_whose_request_died_expires_and_leaves_the_lead_in_doubt(store):
+def test_a_claim_whose_request_died_expires_and_leaves_the_lead_in_doubt(store, monkeypatch):
+    monkeypatch.setattr(ledger_module, "SETTLE_MARGIN_S", 0.0)  # the claim ends with its request's deadline
     ledger, lead = Ledger(store, "acme"), make_lead()
     assert isinstance(ledger.begin(lead, "trace-killed", deadline_in(0.0)), Claim)  # its deadline: now
     time.sleep(0.6)
@@ -237,3 +239,47 @@ def test_nothing_personal_is_stored(store):
     for value in (lead["email"], lead["first_name"], lead["last_name"], lead["phone"], lead["id"],
                   lead["address"]["street"], lead["consent"]["ip"]):
         assert value not in stored, value
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param({"holds": "yes"}, id="no-phase"),
+    pytest.param({"phase": "settled", "fingerprint": "x", "trace_id": "t", "at": "2026-11-26T10:00:00+00:00"},
+                 id="settled-without-holds"),
+    pytest.param("not an object", id="not-an-object"),
+])
+def test_a_record_of_another_shape_is_in_doubt_never_a_crash(store, record):
+    ledger, lead = Ledger(store, "acme"), make_lead()
+    store.put(Item(ledger.key_of(lead["id"]), 1, record, int(time.time()) + 60), None)  # type: ignore[arg-type]
+    begun = ledger.begin(lead, "trace-2", deadline_in(2))
+    assert isinstance(begun, Claim)
+    assert begun.previous_attempt is not None and begun.previous_attempt["reason"] == "unreadable_record"
+    assert begun.since  # a date to search from, whatever the old record held
+
+
+def test_a_huge_customer_answer_is_stored_without_its_body(store):
+    ledger, lead = Ledger(store, "acme"), make_lead()
+    claim = ledger.begin(lead, "trace-1", deadline_in(2))
+    assert isinstance(claim, Claim)
+    envelope = {**envelope_for(lead), "response_details": {"http_status_code": 201, "id": "00Q1",
+                                                           "blob": "x" * 600_000}}
+    ledger.settle(claim, ACCEPTED, 201, envelope, sent=True)
+    replay = ledger.begin(lead, "trace-2", deadline_in(2))
+    assert isinstance(replay, Replay)  # recorded (DynamoDB refuses items over 400 KB)
+    assert replay.envelope["customer_lead_id"] == "00Q1"
+    assert replay.envelope["response_details"] == {"http_status_code": 201, "truncated": True}
+
+
+def test_a_replay_keeps_ids_that_happen_to_hold_a_short_name(store):
+    ledger, lead = Ledger(store, "acme"), make_lead(first_name="Ed", last_name="Li")
+    with privacy.masking():
+        privacy.learn(lead)
+        claim = ledger.begin(lead, "trace-1", deadline_in(2))
+        assert isinstance(claim, Claim)
+        envelope = {"customer_lead_id": "00Q5e00000EdbLiAAO",
+                    "response_details": {"http_status_code": 201, "id": "00Q5e00000EdbLiAAO",
+                                         "note": "created for Ed LI"}}
+        ledger.settle(claim, ACCEPTED, 201, envelope, sent=True)
+    replay = ledger.begin(lead, "trace-2", deadline_in(2))
+    assert isinstance(replay, Replay)
+    assert replay.envelope["customer_lead_id"] == replay.envelope["response_details"]["id"] == "00Q5e00000EdbLiAAO"
+    assert replay.envelope["response_details"]["note"] == "created for [masked] [masked]"  # whole words, any case
