@@ -93,9 +93,8 @@ def _alphanumeric(text: str) -> str:
 
 def learn(body: Any) -> None:
     """Make the body's personal values known to `mask_text` for the rest of the current lead."""
-    values = personal_values(body)
-    _personal_values.set(values)
-    _personal_pattern.set(_whole_values(values))
+    _personal_values.set(personal_values(body))
+    _personal_pattern.set(None)  # compiled at the first mask: most leads are never masked (a regex a lead costs)
 
 
 def _whole_values(values: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -110,7 +109,12 @@ def _whole_values(values: tuple[str, ...]) -> re.Pattern[str] | None:
 def mask_known(text: str) -> str:
     """Text with the current lead's personal values masked, wherever they stand as whole words."""
     pattern = _personal_pattern.get()
-    return pattern.sub(MASK, text) if pattern is not None else text
+    if pattern is None:
+        pattern = _whole_values(_personal_values.get())
+        if pattern is None:
+            return text
+        _personal_pattern.set(pattern)
+    return pattern.sub(MASK, text)
 
 
 def mask_id(lead_id: str) -> str:
