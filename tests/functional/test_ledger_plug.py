@@ -182,19 +182,26 @@ class _SlowWebhook(CustomerServer):
         handler.send_json(201, {"id": self.kept[email]})
 
 
+def slow_webhook_plug(plug_for: Any, tmp_path: Path, customer: _SlowWebhook, search_path: str | None,
+                      *extra_answers: dict[str, Any]) -> Any:
+    """A plug in front of `customer`, its file declaring a `find` at `search_path` (none when None)."""
+    config: dict[str, Any] = {
+        "name": "Slow", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
+        "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}},
+                    *extra_answers]}
+    if search_path is not None:
+        config["find"] = {"url": customer.base_url + search_path, "params": {"email": "email"},
+                          "found": {"json": "data.0.id"}}
+    path = tmp_path / "slow.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
+                     "LEDGER": f"sqlite:{tmp_path / 'ledger.sqlite3'}"})
+
+
 @pytest.mark.parametrize("searchable", [pytest.param(True, id="with-find"), pytest.param(False, id="without-find")])
 def test_a_webhook_customer_in_doubt_with_and_without_a_find_request(plug_for, tmp_path, searchable):
     with _SlowWebhook(searchable) as customer:
-        config: dict[str, Any] = {
-            "name": "Slow", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
-            "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}]}
-        if searchable:
-            config["find"] = {"url": customer.base_url + "/search", "params": {"email": "email"},
-                              "found": {"json": "data.0.id"}}
-        path = tmp_path / "slow.json"
-        path.write_text(json.dumps(config), encoding="utf-8")
-        plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
-                         "LEDGER": f"sqlite:{tmp_path / 'ledger.sqlite3'}"})
+        plug = slow_webhook_plug(plug_for, tmp_path, customer, "/search" if searchable else None)
         lead = make_lead()
         assert post(plug, lead)[0] == 502
         status, _, envelope = post(plug, lead)
@@ -218,16 +225,9 @@ def test_zoho_in_doubt_never_takes_an_older_record_of_the_same_person_for_this_l
 
 def test_a_webhook_search_answered_with_a_refusal_rule_ends_the_lead_as_a_failure_not_a_500(plug_for, tmp_path):
     with _SlowWebhook(searchable=True) as customer:
-        config = {"name": "Slow", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
-                  "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}},
-                              {"when": {"status": 403}, "then": {"state": "refused", "reason": "FORBIDDEN"}}],
-                  "find": {"url": customer.base_url + "/forbidden", "params": {"email": "email"},
-                           "found": {"json": "data.0.id"}}}
         customer.forbidden_search = True
-        path = tmp_path / "slow.json"
-        path.write_text(json.dumps(config), encoding="utf-8")
-        plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
-                         "LEDGER": f"sqlite:{tmp_path / 'ledger.sqlite3'}"})
+        plug = slow_webhook_plug(plug_for, tmp_path, customer, "/forbidden",
+                                 {"when": {"status": 403}, "then": {"state": "refused", "reason": "FORBIDDEN"}})
         lead = make_lead()
         assert post(plug, lead)[0] == 502
         status, _, envelope = post(plug, lead)
