@@ -33,6 +33,7 @@ from dispatcher.plug import Plug
 from dispatcher.reasons import ENDINGS, Reason, ending_of
 
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
+REPLAYED_HEADER = "Idempotent-Replayed"
 ANSWER_RESERVE_S = 0.3  # kept for the Rollbar report and the answer itself after the ledger's steps
 
 
@@ -45,7 +46,11 @@ class Delivery:
     state: str
     reason: str
     headers: dict[str, str] = field(default_factory=dict)
-    replayed: bool = False  # the delivery ledger's hook: an answer replayed, not delivered (metric `Replays`)
+
+    @property
+    def replayed(self) -> bool:
+        """The ledger's answer to a lead it had delivered already, not a new delivery (metric `Replays`)."""
+        return self.headers.get(REPLAYED_HEADER) == "true"
 
 
 def _send(plug: Plug, request: CustomerRequest, deadline: Deadline,
@@ -177,7 +182,7 @@ def _answer(lead: Journey, outcome: Outcome, status: int, answer: Answer | None)
     """The envelope of this end: a replay's is the first delivery's, with the request translated again."""
     if lead.replayed is not None and outcome.state == "accepted":
         return Delivery(lead.replayed.status, {**lead.replayed.envelope, "request_details": lead.request_details},
-                        outcome.state, outcome.reason, headers={"Idempotent-Replayed": "true"}, replayed=True)
+                        outcome.state, outcome.reason, headers={REPLAYED_HEADER: "true"})
     body = envelope(outcome, lead.request_details, answer)
     if lead.claim is not None and lead.claim.previous_attempt is not None:
         body["previous_attempt"] = lead.claim.previous_attempt

@@ -63,7 +63,6 @@ class Journey:
         self.reason: str | None = None
         self.request_details: dict[str, Any] = {}
         self.log_extra: dict[str, Any] = {}  # fields of the terminal log line (the first attempt of a replay)
-        self.sent = False
         self.answered = False  # the customer answered the lead's request (whatever it said)
         self.probe = False  # this lead tests a customer whose pause just ended
         self.ended_by: str | None = None  # a trigger other than the end state's own: replay, find
@@ -78,6 +77,11 @@ class Journey:
         return self.state in TERMINAL
 
     @property
+    def sent(self) -> bool:
+        """The lead's request left: the customer may hold the lead, whatever happened next."""
+        return self.sent_at is not None
+
+    @property
     def response_ms(self) -> float | None:
         """The customer's response time: from the request leaving to the exchange's end; None if it never left."""
         if self.sent_at is None or self.answered_at is None:
@@ -87,7 +91,6 @@ class Journey:
     def request_left(self) -> None:
         """The lead's request is leaving (its first byte is being written): `sent`, once per lead."""
         if self.is_translated():  # a resend after a token refresh has left already
-            self.sent = True
             self.sent_at = time.perf_counter()
             self.send()
 
