@@ -276,4 +276,4 @@ class Transport:
         else:
             response.raw.release_conn()  # fully read: the connection goes back to the keep-alive pool
         return Answer(status=response.status_code, body=body[: self.max_answer_bytes],
-                      content_type=response.headers.get("Content-Type", ""), truncated=truncated)
+                      headers=response.headers, truncated=truncated)
