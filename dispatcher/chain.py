@@ -45,6 +45,8 @@ def exchange(integration: Integration, request: CustomerRequest | Chain, send: S
         answer = send(step_request, on_sent if step.writes else None)
         read = step.read(answer, state)
         if isinstance(read, Outcome):
+            if read.state in ("refused", "duplicate"):
+                on_sent()  # the customer judged the person from this step (a search): it was asked, it answered
             return read, answer
         results[step.name] = read
         if step.remembered and memory is not None:
