@@ -71,7 +71,7 @@ def formatted(paths: Iterable[Path]) -> None:
     """Lay the generated code out within the line length, whatever the name's length (ruff's formatter, a
     development tool: without it the files stay as rendered)."""
     files = list(map(str, paths))
-    for command in (["format", "--quiet"], ["check", "--quiet", "--fix", "--select", "I"]):  # layout, import order
+    for command in (["format", "--no-cache", "--quiet"], ["check", "--no-cache", "--quiet", "--fix", "--select", "I"]):
         subprocess.run([sys.executable, "-m", "ruff", *command, *files], cwd=ROOT, check=False, capture_output=True,
                        timeout=120)
 
