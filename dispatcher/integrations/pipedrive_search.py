@@ -15,6 +15,13 @@ from dispatcher.integrations.base import CustomerRequest, FindFurther, search_fa
 from dispatcher.outcome import Outcome
 
 SEARCH_PATH, LEADS_PATH = "/api/v2/persons/search", "/v1/leads"
+# Pipedrive's HTTP status codes (its "HTTP status codes" page), by their meaning in SPEC section 3 (401 and any
+# other 403 are our access; 404 and 5xx the shared rule): the account's state (402 "Company account is not
+# open", 422 "Webhooks limit reached", 429 the rate limit), our request not fitting its setup (400 "Request not
+# understood", 405 "Incorrect request method", 410 "Old resource permanently unavailable", 415 "Feature is not
+# enabled", 501 "Non-existent functionality").
+ACCOUNT_STATE = frozenset({402, 422, 429})
+NOT_FITTING = frozenset({400, 405, 410, 415, 501})
 
 
 def data_of(answer: Answer) -> Any:
@@ -64,3 +71,10 @@ def leads_added(ids: list[int], after: datetime, classify: Callable[[Answer], Ou
         return found[0] if found else leads_added(ids[1:], after, classify)
 
     return FindFurther(CustomerRequest(path=LEADS_PATH, method="GET", params={"person_id": str(ids[0])}), lead_added)
+
+
+def capped(body: Any) -> bool:
+    """Whether a 403 says the account reached a limit for an entity (its state, not our access): Pipedrive's
+    documented body carries a `code` such as "feature_capping_deals_limit"."""
+    code = body.get("code") if isinstance(body, dict) else None
+    return isinstance(code, str) and code.startswith("feature_capping")

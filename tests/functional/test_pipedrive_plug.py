@@ -75,6 +75,7 @@ def test_a_wrong_token_is_a_401(plug_for, pipedrive):
     pytest.param("error500", 500, id="failing"),
     pytest.param("error503", 503, id="maintenance-page"),
     pytest.param("limit", 429, id="rate-limited-never-retried"),
+    pytest.param("capped", 403, id="account-at-its-persons-limit-is-its-state-not-our-access"),
 ])
 def test_a_failing_person_call_is_a_502_and_no_lead_is_asked(plug_for, pipedrive, tag, customer_status):
     status, envelope = plug_for(pipedrive_env(pipedrive)).post(with_tag(tag))
