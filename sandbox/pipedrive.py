@@ -11,8 +11,8 @@
   "add_time": "<ISO 8601 UTC>", ...}}; an unknown person: 400. `GET /v1/leads?person_id=N` lists that person's.
 - Triggers, in the email's local part: on the person call, `+error500` (500), `+error503` (an HTML page),
   `+limit` (429 with Retry-After), `+capped` (403 with the `code` Pipedrive documents for an account at its
-  limit for an entity, "feature_capping_..."), `+slowanswer`/`+noanswer` (an answer after the plug's deadline, the person
-  kept or not); on the lead call (the person exists by then), `+leaderror` (its first call fails with 500),
+  limit for an entity, "feature_capping_..."), `+slowanswer`/`+noanswer` (an answer after the plug's deadline,
+  the person kept or not); on the lead call (the person exists by then), `+leaderror` (its first call fails with 500),
   `+leadslow` (the lead is kept, the answer comes late), `+leadnoanswer` (its first call answers late, keeps
   nothing).
 - Test helpers: `GET /_sandbox/leads` (the leads), `persons` and `leads` in the test's hands.
