@@ -53,7 +53,11 @@ class CustomerSession:
 
 
 class Auth(Protocol):
-    credentials: tuple[str, ...]  # every secret value it holds, for masking wherever a customer echoes one
+    # Read-only members (properties), so that a class attribute, an instance attribute or a property of any
+    # narrower type satisfies them: a protocol's plain attribute is invariant and no integration would type-check.
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Every secret value it holds, for masking wherever a customer echoes one."""
 
     def open(self, transport: Transport, deadline: Deadline, *,
              stale: CustomerSession | None = None) -> CustomerSession:
@@ -94,9 +98,18 @@ class Chain:
 
 
 class Integration(Protocol):
-    name: str  # the stable customer id (a slug): the ledger, the health and the metrics know the customer by it
-    required_fields: Sequence[str]
-    auth: Auth
+    @property
+    def name(self) -> str:
+        """The stable customer id (a slug, the module's name): the ledger, the health and the metrics know the
+        customer by it; never a display name."""
+
+    @property
+    def required_fields(self) -> Sequence[str]:
+        """The lead's fields this customer requires beyond the contract's own."""
+
+    @property
+    def auth(self) -> Auth:
+        """How the plug authenticates to the customer."""
 
     def translate(self, lead: Lead) -> CustomerRequest | Chain:
         """The customer's request for a valid lead (or its chain of requests); pure."""
