@@ -152,5 +152,8 @@ def http_family_outcome(answer: Answer, customer: str) -> Outcome:
         return Outcome.of(Reason.CUSTOMER_API_NOT_FOUND, f"{customer} answered 404: its API was not found")
     if answer.status >= 500:
         return Outcome.of(Reason.CUSTOMER_ERROR, f"{customer} failed with HTTP {answer.status}")
+    if answer.status == 429:  # a rate limit is the customer's state (SPEC section 3), a token endpoint's too
+        later = {"retry_after_s": answer.retry_after_s} if answer.retry_after_s is not None else {}
+        return Outcome.of(Reason.CUSTOMER_ERROR, f"{customer} is limiting our requests (HTTP 429)", **later)
     return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{customer} gave an answer the plug does not understand "
                                                    f"(HTTP {answer.status})")

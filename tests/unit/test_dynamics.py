@@ -60,11 +60,15 @@ def test_the_token_is_entra_ids_client_credentials_for_the_org():
     pytest.param(answer(400, {"error": "invalid_scope", "error_description": "AADSTS70011"}), Reason.UNAUTHORIZED,
                  id="wrong-org-400-invalid-scope"),
     pytest.param(answer(503, b"<html>down</html>"), Reason.CUSTOMER_ERROR, id="entra-down"),
+    pytest.param(answer(429, {"error": "temporarily_unavailable"}, **{"Retry-After": "5"}), Reason.CUSTOMER_ERROR,
+                 id="entra-throttling-is-its-state-not-an-unreadable-answer"),
 ])
 def test_entra_ids_token_errors(token_answer, reason):
     with pytest.raises(AnsweredFailure) as failed:
         DYNAMICS.auth._session_from(token_answer)
     assert failed.value.outcome.reason == reason
+    if token_answer.status == 429:
+        assert failed.value.outcome.details["retry_after_s"] == 5
 
 
 @pytest.mark.parametrize(("created", "lead_id"), [
