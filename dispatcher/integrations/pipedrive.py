@@ -75,7 +75,7 @@ class Pipedrive:
             if ids and state.in_doubt_since is None:  # the customer wants no second person for this email
                 return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person",
                                   existing_customer_lead_id=ids[0])
-            return {"person_id": ids[0] if ids else None}  # in doubt: the person our earlier attempt created
+            return {"person_id": max(ids, default=None)}  # in doubt: the newest, our attempt's (ids only grow)
 
         def person_request(state: ChainState) -> CustomerRequest | None:
             return None if _person(state) is not None else CustomerRequest(path=PERSONS_PATH, json_body=person)

@@ -139,3 +139,16 @@ def test_without_a_ledger_a_retry_creates_a_second_person(plug_for, pipedrive):
     assert plug.post(lead)[0] == 502
     assert plug.post(lead)[0] == 201
     assert held(pipedrive, lead) == (2, 1)  # what LEDGER=off accepts, and what the ledger prevents
+
+
+def test_in_doubt_the_lead_goes_to_the_person_our_attempt_created_not_an_older_one(plug_for, pipedrive, tmp_path):
+    lead = with_tag("slowanswer")
+    pipedrive.persons[1] = {"id": 1, "name": "Someone earlier", "emails": [{"value": lead["email"]}],
+                            "add_time": "2026-01-05T10:00:00.000Z"}  # the customer held this email already
+    plug = plug_for(ledger_env(pipedrive, f"sqlite:{tmp_path / 'ledger.sqlite3'}"))
+    assert plug.post(lead)[1]["error"]["reason"] == "customer_timeout"
+    status, envelope = plug.post(lead)
+    assert status == 201, envelope
+    ours = max(pipedrive.persons)
+    assert ours != 1 and pipedrive.leads[envelope["customer_lead_id"]]["person_id"] == ours
+    assert held(pipedrive, lead) == (2, 1)  # the older person, and ours with its one lead

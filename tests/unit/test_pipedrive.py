@@ -71,6 +71,8 @@ def test_in_doubt_the_search_finds_the_person_our_attempt_created_and_reuses_it(
     found = answer(200, {"success": True, "data": {"items": [{"result_score": 1.2, "item": {"id": 42,
                                                                                             "type": "person"}}]}})
     assert chain.steps[0].read(found, in_doubt) == {"person_id": 42}
+    older_first = answer(200, {"success": True, "data": {"items": [{"item": {"id": 17}}, {"item": {"id": 42}}]}})
+    assert chain.steps[0].read(older_first, in_doubt) == {"person_id": 42}  # the newest: our attempt's
     refusing = Pipedrive(api_url="https://acme.pipedrive.com", token="t", refuse_duplicates=True).translate(LEAD)
     outcome = refusing.steps[0].read(found, ChainState(results={}))
     assert (outcome.state, outcome.details["existing_customer_lead_id"]) == ("duplicate", 42)
