@@ -36,7 +36,7 @@ from dispatcher.integrations.pipedrive_search import (
     capped,
     data_of,
     id_of,
-    leads_added,
+    newest_leads_added,
     person_ids,
     person_search,
 )
@@ -100,7 +100,7 @@ class Pipedrive:
         """The person search's answer: ask each person's leads in turn; LeadEnded when a search failed."""
         if answer.status != 200 or data_of(answer) is None:
             raise search_failed(self.classify(answer), answer, NAME)
-        return leads_added(person_ids(answer), since - FIND_CLOCK_SKEW, self.classify)
+        return newest_leads_added(person_ids(answer), since - FIND_CLOCK_SKEW, self.classify)
 
     def classify(self, answer: Answer) -> Outcome:
         body = answer.json()

@@ -21,6 +21,7 @@ SEARCH_PATH, LEADS_PATH = "/api/v2/persons/search", "/v1/leads"
 # understood", 405 "Incorrect request method", 410 "Old resource permanently unavailable", 415 "Feature is not
 # enabled", 501 "Non-existent functionality").
 ACCOUNT_STATE = frozenset({402, 422, 429})
+NEWEST_PERSONS = 3  # the persons with the lead's email whose leads `find` asks, newest first
 NOT_FITTING = frozenset({400, 405, 410, 415, 501})
 
 
@@ -55,6 +56,13 @@ def added_since(value: Any, after: datetime) -> bool:
     except ValueError:
         return False
     return added is not None and added.tzinfo is not None and added >= after
+
+
+def newest_leads_added(ids: list[int], after: datetime, classify: Callable[[Answer], Outcome]) -> FindFurther | None:
+    """`leads_added` over the newest persons only: a lead in doubt went to the newest person with its email (the
+    one its attempt created, or reused), and a person who asked many times must not make the search endless
+    (more requests than chain.MAX_FIND_REQUESTS end the lead failed, retry after retry)."""
+    return leads_added(sorted(ids, reverse=True)[:NEWEST_PERSONS], after, classify)
 
 
 def leads_added(ids: list[int], after: datetime, classify: Callable[[Answer], Outcome]) -> FindFurther | None:

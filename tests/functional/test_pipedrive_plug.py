@@ -152,3 +152,14 @@ def test_in_doubt_the_lead_goes_to_the_person_our_attempt_created_not_an_older_o
     ours = max(pipedrive.persons)
     assert ours != 1 and pipedrive.leads[envelope["customer_lead_id"]]["person_id"] == ours
     assert held(pipedrive, lead) == (2, 1)  # the older person, and ours with its one lead
+
+
+def test_in_doubt_a_person_who_asked_many_times_is_found_not_failed(plug_for, pipedrive, tmp_path):
+    lead = with_tag("leadslow")  # the person is created, the lead kept, its answer late
+    plug = plug_for(ledger_env(pipedrive, f"sqlite:{tmp_path / 'ledger.sqlite3'}"))
+    for earlier in range(1, 10):  # nine persons with this email already, as Pipedrive keeps them
+        pipedrive.persons[earlier] = {"id": earlier, "name": "Earlier", "emails": [{"value": lead["email"]}]}
+    assert plug.post(lead)[1]["error"]["reason"] == "customer_timeout"
+    status, envelope = plug.post(lead)
+    assert status == 201, envelope
+    assert envelope["customer_lead_id"] in pipedrive.leads and len(pipedrive.leads) == 1  # found, not sent again

@@ -117,13 +117,22 @@ def test_find_asks_each_found_persons_leads_for_one_added_since_the_attempt():
     assert search.path == "/api/v2/persons/search"
     persons = answer(200, {"success": True, "data": {"items": [{"item": {"id": 41}}, {"item": {"id": 42}}]}})
     further = PIPEDRIVE.found(persons, SINCE)
-    assert isinstance(further, FindFurther) and dict(further.request.params) == {"person_id": "41"}
+    assert isinstance(further, FindFurther) and dict(further.request.params) == {"person_id": "42"}  # newest first
     old = (SINCE - timedelta(days=3)).isoformat().replace("+00:00", "Z")
     nothing_new = further.then(answer(200, {"success": True, "data": [{"id": LEAD_ID, "add_time": old}]}))
-    assert isinstance(nothing_new, FindFurther) and dict(nothing_new.request.params) == {"person_id": "42"}
+    assert isinstance(nothing_new, FindFurther) and dict(nothing_new.request.params) == {"person_id": "41"}
     assert nothing_new.then(answer(200, {"success": True, "data": [
         {"id": LEAD_ID, "add_time": "2026-11-26T09:30:01.000Z"}]})) == LEAD_ID
     assert PIPEDRIVE.found(answer(200, {"success": True, "data": {"items": []}}), SINCE) is None
+
+
+def test_a_person_who_asked_many_times_is_looked_up_among_the_newest_persons_only():
+    many = answer(200, {"success": True, "data": {"items": [{"item": {"id": pid}} for pid in range(1, 21)]}})
+    asked, step = [], PIPEDRIVE.found(many, SINCE)
+    while isinstance(step, FindFurther):
+        asked.append(step.request.params["person_id"])
+        step = step.then(answer(200, {"success": True, "data": []}))
+    assert asked == ["20", "19", "18"] and step is None  # not found: sent again, never an endless search
 
 
 @pytest.mark.parametrize("failed", [answer(500, failure("Internal server error")), answer(200, {"data": []}),
