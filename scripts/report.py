@@ -42,12 +42,12 @@ STATE_ORDER = ("accepted", "refused", "duplicate", "failed")
 # How a lead ended, as on-call reads it: (kind, label, colour), in the order of the charts and tables.
 KINDS = (
     ("accepted", "accepted", "#2e7d32"),
-    ("refused", "refused by the customer (406)", "#ef6c00"),
+    ("refused", "refused (406)", "#ef6c00"),
     ("duplicate", "duplicate (409)", "#5c6bc0"),
-    ("invalid", "invalid lead (400, never sent)", "#8d6e63"),
-    ("customer", "customer failure (502)", "#c62828"),
-    ("paused", "held back, customer paused (502, never sent)", "#f48fb1"),
-    ("plug", "plug or set-up error (500, 401, 404, 405)", "#212121"),
+    ("invalid", "invalid lead (400)", "#8d6e63"),
+    ("customer", "customer failed (502)", "#c62828"),
+    ("paused", "held back, paused (502)", "#f06292"),
+    ("plug", "plug or set-up error", "#212121"),
     ("other", "other", "#9e9e9e"),
 )
 KIND_LABELS = {kind: label for kind, label, _ in KINDS}
@@ -377,7 +377,7 @@ def outcomes_svg(report: Report) -> str:
         at = _utc(start + bucket * index)
         parts.append(f'<text class="axis" x="{LEFT + (index + 0.5) * slot:.1f}" y="{HEIGHT - BOTTOM + 16}" '
                      f'text-anchor="middle">{_clock(at, bucket)}</text>')
-    parts.append(f'<text class="axis" x="{LEFT - 6}" y="{strip_y + 12}" text-anchor="end">replays</text>')
+    parts.append(f'<text class="axis" x="2" y="{strip_y + 12}">replays</text>')
     parts.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">one bar per {_duration(bucket)}, UTC; '
                  f'shaded: customer paused</text>')
     parts.append("</svg>")
@@ -402,7 +402,7 @@ def histogram_svg(report: Report) -> str:
     values = report.response_ms
     if not values:
         return '<p class="empty">No response time in the log.</p>'
-    top = 48
+    top = 52
     timed_out = len(report.timeouts_ms)
     answered = sorted(value for value in _without(values, report.timeouts_ms) if value > 0) or [0.1]
     low = math.floor(math.log10(answered[0]) * BINS_PER_DECADE)
@@ -436,6 +436,8 @@ def histogram_svg(report: Report) -> str:
         parts.append(f'<rect class="bar timeout" data-count="{timed_out}" x="{x + 1:.1f}" '
                      f'y="{top + plot_h - bar_h:.1f}" width="{max(slot - 2, 1):.1f}" height="{bar_h:.1f}" '
                      f'fill="#c62828"><title>timed out: {timed_out:,}</title></rect>'
+                     f'<text class="axis" x="{x + slot / 2:.1f}" y="{top + plot_h - bar_h - 4:.1f}" '
+                     f'text-anchor="middle">{timed_out:,}</text>'
                      f'<text class="axis" x="{x + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
                      f'text-anchor="middle">timeout</text>')
     for index in range(0, len(counts) + 1):
@@ -448,9 +450,9 @@ def histogram_svg(report: Report) -> str:
         position = (math.log10(max(value, edge(0))) * BINS_PER_DECADE - low) if value < edge(len(counts)) \
             else len(counts) + (1.0 if timed_out else 0)
         x = LEFT + min(position, columns) * slot
-        parts.append(f'<line class="mark" data-percentile="p{rank}" x1="{x:.1f}" y1="{top - 40 + 13 * row}" '
+        parts.append(f'<line class="mark" data-percentile="p{rank}" x1="{x:.1f}" y1="{top - 46 + 16 * row}" '
                      f'x2="{x:.1f}" y2="{top + plot_h}"/><text class="axis" '
-                     f'x="{x + 3 if x < LEFT + PLOT_WIDTH * 0.7 else x - 3:.1f}" y="{top - 32 + 13 * row}" '
+                     f'x="{x + 3 if x < LEFT + PLOT_WIDTH * 0.7 else x - 3:.1f}" y="{top - 36 + 16 * row}" '
                      f'text-anchor="{"start" if x < LEFT + PLOT_WIDTH * 0.7 else "end"}">p{rank} '
                      f'{value:.{0 if value >= 10 else 1}f} ms</text>')
     parts.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">milliseconds (log scale), from the request '
@@ -488,13 +490,13 @@ td:first-child, th:first-child {{ text-align: left; }} tr.kind td {{ font-weight
 #facts li {{ border: 1px solid #e0e0e0; border-radius: 6px; padding: 6px 10px; }}
 #facts b {{ display: block; font-size: 22px; }}
 svg.chart {{ width: 100%; height: auto; display: block; }}
-.chart .grid {{ stroke: #e0e0e0; }} .chart .axis {{ font-size: 13px; fill: #616161; }}
+.chart .grid {{ stroke: #e0e0e0; }} .chart .axis {{ font-size: 15px; fill: #616161; }}
 .chart .mark {{ stroke: #212121; stroke-dasharray: 4 3; }}
-.chart .pause {{ fill: #f8bbd0; fill-opacity: 0.6; }} .chart .resume {{ stroke: #2e7d32; stroke-dasharray: 2 2; }}
+.chart .pause {{ fill: #b0bec5; fill-opacity: 0.45; }} .chart .resume {{ stroke: #2e7d32; stroke-dasharray: 2 2; }}
 .chart .replay {{ fill: #6a1b9a; }}
 .legend .key {{ margin-right: 14px; white-space: nowrap; display: inline-block; }}
 .legend i {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }}
-.legend i.pause {{ background: #f8bbd0; }} .legend i.replay {{ background: #6a1b9a; }}
+.legend i.pause {{ background: #cfd8dc; }} .legend i.replay {{ background: #6a1b9a; }}
 </style></head><body>
 <h1>Lead Plug report</h1>
 <p>{span}</p>
@@ -519,7 +521,8 @@ def html_report(report: Report) -> str:
     kinds = report.kinds()
     rows = []
     for kind, label, _ in KINDS:
-        reasons = sorted(((count, f"{state} / {reason}") for (state, reason), count in report.ends.items()
+        reasons = sorted(((count, f"{state} / {reason}" if kind == "other" else reason)
+                          for (state, reason), count in report.ends.items()
                           if kind_of(state, reason) == kind), key=lambda item: (-item[0], item[1]))
         if not reasons:
             continue
@@ -527,7 +530,7 @@ def html_report(report: Report) -> str:
                     f"<td>{kinds[kind]:,}</td><td>{kinds[kind] / report.leads:.1%}</td></tr>")
         rows += [f"<tr><td>&nbsp;&nbsp;{html.escape(reason)}</td><td>{count:,}</td><td></td></tr>"
                  for count, reason in reasons]
-    table = f"<table><tr><th>kind / state / reason</th><th>leads</th><th>share</th></tr>{''.join(rows)}</table>"
+    table = f"<table><tr><th>kind / reason</th><th>leads</th><th>share</th></tr>{''.join(rows)}</table>"
     percentiles = ""
     if report.response_ms:
         heads = "".join(f"<th>p{rank}</th>" for rank in PERCENTILES)
