@@ -32,17 +32,8 @@ def sandbox_ports() -> dict[int, str]:
             re.findall(r'^\s+"([\w-]+)": \("sandbox\.\w+", "\w+", (\d+),', table, re.MULTILINE)}
 
 
-def busy(port: int) -> bool:
-    """Whether something listens on `port` already (a bind where the plug or a sandbox will bind)."""
-    with socket.socket() as sock:
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return True
-    return False
-
-
-def answers(port: int) -> bool:
+def listening(port: int) -> bool:
+    """Whether something accepts connections on `port` (asked by connecting: a bind would take the port)."""
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((HOST, port)) == 0
@@ -66,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {args.port: "the plug", **sandbox_ports()}
     if args.port in sandbox_ports():
         parser.error(f"port {args.port} is {wanted[args.port]}'s: choose another (make run PORT=8080)")
-    taken = [f"{port} ({owner})" for port, owner in sorted(wanted.items()) if busy(port)]
+    taken = [f"{port} ({owner})" for port, owner in sorted(wanted.items()) if listening(port)]
     if taken:
         print(f"run_local: port {', '.join(taken)} already in use: stop what holds it, or make run PORT=8080 "
               "for the plug's", file=sys.stderr)
@@ -79,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not answers(args.port):
+        while not listening(args.port):
             if sandbox.poll() is not None or plug.poll() is not None or time.monotonic() > deadline:
                 failed = "the sandbox" if sandbox.poll() is not None else "the plug"
                 print(f"run_local: {failed} did not start (see above); nothing is left running", file=sys.stderr)
