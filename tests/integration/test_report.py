@@ -26,6 +26,7 @@ from sandbox.salesforce import SalesforceSandbox
 from tests.conftest import salesforce_env
 from tests.support import chromium
 from tests.support.leads import make_lead
+from tests.support.logs_insights import run_query
 from tests.support.project import ROOT, running_plug
 
 pytestmark = pytest.mark.slow
@@ -41,6 +42,7 @@ class Answers:
 
     ends: Counter[tuple[int, str]] = field(default_factory=Counter)
     replays: int = 0
+    ids: dict[str, str] = field(default_factory=dict)  # a lead of each kind the queries look up
 
     @property
     def leads(self) -> int:
@@ -81,8 +83,10 @@ def plug_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlugLog]:
             post(make_lead(address={"street": "1 Main St", "city": "Austin", "country": "US"}))
         for lead in accepted[:8]:
             post({**lead, "id": lead["id"] + "-again"})
-        for _ in range(20):
-            post(make_lead(phone="not a phone"))
+        invalid = [make_lead(phone="not a phone") for _ in range(20)]
+        for lead in invalid:
+            post(lead)
+        answers.ids.update(invalid=invalid[0]["id"], replayed=accepted[10]["id"])
         for lead in accepted[10:30]:
             post(lead)  # the platform sends them again: the ledger replays them
         for lead in (failing(), make_lead(email=f"lead+slowanswer+{make_lead()['id']}@exemple.fr")):
@@ -165,6 +169,51 @@ def test_no_lead_data_reaches_the_report(plug_log: PlugLog, tmp_path: Path):
         if lead_id:
             assert lead_id not in result.stdout and lead_id not in page
     assert "@" not in result.stdout + page.replace("@media", "")
+
+
+def docs_queries() -> list[str]:
+    """The Logs Insights queries of docs/operations.md, in their order: why, which reasons, replayed or paused."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    return re.findall(r"```logs-insights\n(.*?)```", text, re.DOTALL)
+
+
+def test_the_docs_query_why_did_a_lead_end_so_finds_every_attempt(plug_log: PlugLog):
+    why, _, _ = docs_queries()
+    lines = plug_log.path.read_text(encoding="utf-8").splitlines()
+    for kind, last in (("invalid", ("failed", "fail", "invalid_lead")),
+                       ("replayed", ("accepted", "replay", "created"))):
+        rows = run_query(why.replace("lead-123", plug_log.answers.ids[kind]), lines)
+        assert rows, kind
+        assert (rows[-1]["to"], rows[-1]["trigger"], rows[-1]["reason"]) == last, rows
+        assert all(set(row) == {"@timestamp", "trace_id", "from", "to", "trigger", "reason", "elapsed_ms",
+                                "replay_of", "previous_trace_id"} for row in rows)
+    replayed = run_query(why.replace("lead-123", plug_log.answers.ids["replayed"]), lines)
+    first, replay = sorted({row["trace_id"] for row in replayed}, key=[row["trace_id"] for row in replayed].index)
+    assert replayed[-1]["replay_of"] == first and replayed[-1]["trace_id"] == replay
+
+
+def test_the_docs_query_which_reasons_counts_each_end_once(plug_log: PlugLog):
+    _, reasons, _ = docs_queries()
+    answers = plug_log.answers
+    rows = run_query(reasons, plug_log.path.read_text(encoding="utf-8").splitlines())
+    counted = {(row["to"], row["reason"]): row["leads"] for row in rows}
+    assert sum(counted.values()) == answers.leads
+    assert counted[("failed", "invalid_lead")] == answers.count(400)
+    assert counted[("failed", "customer_error")] == answers.count(502, "customer_error")
+    assert counted[("failed", "customer_paused")] == answers.count(502, "customer_paused")
+    assert counted[("accepted", "created")] == answers.count(201)
+    assert [row["leads"] for row in rows] == sorted(counted.values(), reverse=True)
+
+
+def test_the_docs_query_replayed_or_paused_lists_them_and_the_pause(plug_log: PlugLog):
+    _, _, held = docs_queries()
+    rows = run_query(held, plug_log.path.read_text(encoding="utf-8").splitlines())
+    triggers = Counter(row["trigger"] for row in rows)
+    assert triggers["replay"] == plug_log.answers.replays
+    assert (triggers["pause"], triggers["resume"]) == (1, 1)
+    assert sum(row["reason"] == "customer_paused" for row in rows) == plug_log.answers.count(502, "customer_paused")
+    pause = next(row for row in rows if row["trigger"] == "pause")
+    assert pause["lead_id"] is None and pause["paused_until"] > pause["@timestamp"]
 
 
 class _Page(HTMLParser):
