@@ -100,16 +100,24 @@ def lead_paths(records: Iterable[dict[str, Any]], lead_id: str) -> dict[str, lis
     return paths
 
 
+def _number(value: Any) -> float:
+    """A record's elapsed_ms for ordering: 0 when it is not a number (a hostile or broken line)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
 def describe(trace_id: str, records: list[dict[str, Any]]) -> str:
-    records = sorted(records, key=lambda r: (str(r.get("ts")), float(r.get("elapsed_ms") or 0)))
-    states = [records[0]["from"]] + [r["to"] for r in records]
+    # Every value shown as text: a broken line's list or object in a field is printed, not a crash.
+    records = [{key: value if value is None else str(value) for key, value in record.items()}
+               | {"elapsed": _number(record.get("elapsed_ms"))} for record in records]
+    records = sorted(records, key=lambda r: (str(r.get("ts")), r["elapsed"]))
+    states = [str(records[0]["from"])] + [str(r["to"]) for r in records]
     last = records[-1]
     ending = f"{last['to']} ({last['reason']})" if last.get("reason") else last["to"]
     lines = [f"trace {trace_id}: {' -> '.join(states)}", f"  ended {ending} after {last.get('elapsed_ms')} ms"]
     for record in records:
         reason = f"  reason={record['reason']}" if record.get("reason") else ""
-        lines.append(f"  {record.get('ts')}  {record['from']:>10} -> {record['to']:<10} "
-                     f"by {record['trigger']:<15} at {record.get('elapsed_ms')} ms{reason}")
+        lines.append(f"  {record.get('ts')}  {record['from']!s:>10} -> {record['to']!s:<10} "
+                     f"by {record['trigger']!s:<15} at {record.get('elapsed_ms')} ms{reason}")
         if record.get("replay_of"):
             lines.append(f"  (replays the delivery of trace {record['replay_of']}: the customer was not called)")
         if record.get("previous_trace_id"):

@@ -114,6 +114,8 @@ HOSTILE = {
     "many-braces": "{" * 2_000_000,
     "huge-csv-field": '1,"' + "x" * 2_000_000 + '""',
     "huge-line": "x" * 20_000_000,
+    "wrong-types": json.dumps({"lead_id": "lead-1", "trace_id": "t-0", "from": {}, "to": [1], "trigger": None,
+                               "reason": {"a": 1}, "elapsed_ms": "abc", "ts": 5}),
 }
 
 
@@ -123,7 +125,7 @@ def test_a_hostile_line_is_skipped_without_a_traceback(script: str, name: str, t
     log = tmp_path / "plug.log"
     good = json.dumps({"lead_id": "lead-1", **LINE})
     log.write_text(f"{HOSTILE[name]}\n{good}\n", encoding="utf-8")
-    arguments = ["lead-1", str(log)] if script == "trace.py" else [str(log)]
+    arguments = ["lead-1", str(log)] if script == "trace.py" else [str(log), "--html", str(tmp_path / "page.html")]
     result = run(str(ROOT / "scripts" / script), *arguments)
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.returncode == 0, result.stderr[-2000:]
