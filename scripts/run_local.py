@@ -3,15 +3,14 @@
 
     scripts/run_local.py [--port PORT]        (PORT from the environment, else 8000)
 
-The sandboxes listen on 8001-8005 (sandbox/__main__.py). A port already taken stops the command before anything
-starts, with one line naming the port; "Lead Plug on ..." is printed only once the plug answers.
+The sandboxes listen on 8001 and up (sandbox/__main__.py says which). A port already taken stops the command
+before anything starts, with one line naming the port; "Lead Plug on ..." is printed only once the plug answers.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -26,10 +25,12 @@ HOST = "127.0.0.1"  # where `chalice local` and the sandboxes listen
 
 
 def sandbox_ports() -> dict[int, str]:
-    """The sandboxes' ports, read from sandbox/__main__.py's table (importing it would need the .venv)."""
-    table = (ROOT / "sandbox" / "__main__.py").read_text(encoding="utf-8")
-    return {int(port): f"the {name} sandbox" for name, port in
-            re.findall(r'^\s+"([\w-]+)": \("sandbox\.\w+", "\w+", (\d+),', table, re.MULTILINE)}
+    """The sandboxes' `make run` ports (sandbox/__main__.py finds them in sandbox/'s modules)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from sandbox.__main__ import SANDBOXES
+
+    return {port: f"the {name} sandbox" for name, (_, _, port, _) in SANDBOXES.items()}
 
 
 def listening(port: int) -> bool:
@@ -54,8 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=_port, default=os.environ.get("PORT") or "8000",
                         help="the plug's port (default: $PORT, else 8000)")
     args = parser.parse_args(argv)
-    wanted = {args.port: "the plug", **sandbox_ports()}
-    if args.port in sandbox_ports():
+    try:
+        sandboxes = sandbox_ports()
+    except ModuleNotFoundError as missing:  # run by a python3 without the project's requirements
+        if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
+            os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *(sys.argv[1:] if argv is None else argv)])
+        print(f"run_local: {missing.name} is missing: make run builds .venv and runs this with it", file=sys.stderr)
+        return 2
+    wanted = {args.port: "the plug", **sandboxes}
+    if args.port in sandboxes:
         parser.error(f"port {args.port} is {wanted[args.port]}'s: choose another (make run PORT=8080)")
     taken = [f"{port} ({owner})" for port, owner in sorted(wanted.items()) if listening(port)]
     if taken:
