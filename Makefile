@@ -23,7 +23,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)  ## sandbox customers + chalice local on :8000 (make run PORT=8080), Ctrl-C stops both
-	$(BIN)/python scripts/run_local.py $(if $(PORT),--port $(PORT))
+	@$(BIN)/python scripts/run_local.py $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)  ## the whole suite, as CI runs it
 	$(BIN)/ruff check .
