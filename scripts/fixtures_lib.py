@@ -40,8 +40,9 @@ def use_project_venv(missing: str) -> NoReturn:
     venv_python = ROOT / ".venv" / "bin" / "python"
     if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
         os.execv(venv_python, [str(venv_python), *sys.argv])
-    raise SystemExit(f"These scripts need `{missing}`: run `make run` once (it builds .venv) "
-                     f"or `pip install -r requirements.txt`.")
+    print(f"error: these scripts need `{missing}`: run `make run` once (it builds .venv) "
+          "or `pip install -r requirements.txt`.", file=sys.stderr)
+    raise SystemExit(CANNOT_RUN)
 
 
 try:
