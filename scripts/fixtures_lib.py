@@ -160,9 +160,10 @@ class Uniquifier:
     The email gets `+<nonce>` at the end of its local part (`jean+error500@x.fr` -> `jean+error500+1a2b3c4d@x.fr`),
     so the sandbox's triggers and `.invalid` domains keep working and two fixtures that share an email still
     share it (compared lower-cased, like the customer does): the duplicate fixture stays a duplicate within a
-    run, while a second run is new to the customer. The phone keeps its country prefix and gets new last
-    digits derived from the nonce and the original number. Values that are not valid (invalid fixtures) and
-    surrounding spaces are left as they are.
+    run, while a second run is new to the customer. The phone keeps its country prefix and length and gets new
+    last digits derived from the nonce, the person's email and the original number: each person of a run gets
+    a phone of their own (a customer may deduplicate on the phone), the duplicate keeps its original's. Values
+    that are not valid (invalid fixtures) and surrounding spaces are left as they are.
     """
 
     def __init__(self, nonce: str | None = None) -> None:
@@ -175,13 +176,15 @@ class Uniquifier:
         local, domain = core.rsplit("@", 1)
         return f"{lead}{local}+{self.nonce}@{domain}{trail}"
 
-    def phone(self, value: str) -> str:
+    def phone(self, value: str, person: str = "") -> str:
+        """A fresh phone for `person` (the lead's email, compared lower-cased, as the customer compares it)."""
         lead, core, trail = _split_spaces(value)
         if not _PHONE.fullmatch(core):
             return value
         digits = core[1:]
         fresh = min(8, len(digits) - 2)
-        number = int(sha256(f"{self.nonce}:{digits}".encode()).hexdigest(), 16) % 10**fresh
+        seed = f"{self.nonce}:{person.strip().lower()}:{digits}"
+        number = int(sha256(seed.encode()).hexdigest(), 16) % 10**fresh
         return f"{lead}+{digits[:-fresh]}{number:0{fresh}d}{trail}"
 
     def lead_id(self, value: str) -> str:
@@ -204,7 +207,8 @@ class Uniquifier:
         if isinstance(fresh.get("email"), str):
             fresh["email"] = self.email(fresh["email"])
         if isinstance(fresh.get("phone"), str):
-            fresh["phone"] = self.phone(fresh["phone"])
+            email = lead.get("email")
+            fresh["phone"] = self.phone(fresh["phone"], email if isinstance(email, str) else "")
         return fresh
 
 

@@ -93,6 +93,18 @@ def test_unique_gives_every_run_new_emails_and_phones():
         assert one["phone"] != two["phone"], fixture_id
 
 
+def test_within_one_run_each_person_gets_a_phone_of_their_own_and_a_duplicate_keeps_its_originals():
+    uniquifier = lib.Uniquifier()
+    same_phone = {"phone": "+33612345678", "first_name": "A", "last_name": "B"}
+    one = uniquifier.lead({**same_phone, "email": "camille@exemple.fr"})
+    other = uniquifier.lead({**same_phone, "email": "jean@exemple.fr"})
+    again = uniquifier.lead({**same_phone, "email": " Camille@Exemple.fr"})  # the duplicate, as a form sends it
+    assert one["phone"] != other["phone"]
+    assert again["phone"] == one["phone"]
+    phones = {lead["email"].strip().lower(): uniquifier.lead(lead)["phone"] for lead in VALID.values()}
+    assert len(set(phones.values())) == len(phones)  # every person of the fixtures apart
+
+
 def test_within_one_run_shared_emails_stay_shared_and_others_stay_apart():
     uniquifier = lib.Uniquifier()
     originals = [_email_key(lead) for lead in VALID.values()]
