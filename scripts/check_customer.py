@@ -37,8 +37,14 @@ try:
 
     from dispatcher.contract import validate_lead
     from dispatcher.errors import ConfigurationError, InvalidLead
-    from dispatcher.integrations.webhook import Webhook, build, config_path, schema_mistakes, variable_mistakes
-    from dispatcher.integrations.webhook import variables_named
+    from dispatcher.integrations.webhook import (
+        Webhook,
+        build,
+        config_path,
+        schema_mistakes,
+        variable_mistakes,
+        variables_named,
+    )
     from dispatcher.integrations.webhook_examples import Example, Run, example_mistakes, examples_of, run_examples
     from dispatcher.integrations.webhook_rules import first_match
     from dispatcher.reasons import ending_of
@@ -112,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status", type=http_status, help="try one answer with this HTTP status (and --body)")
     parser.add_argument("--body", help="the body of the answer to try, as the customer sends it")
     parser.add_argument("--lead", type=Path, metavar="FILE",
-                        help="print the exact request this lead (a fixture, e.g. fixtures/leads/fr-b2c-solar-lyon.json) "
-                             "becomes; nothing is sent")
+                        help="print the exact request this lead (a fixture, e.g. "
+                             "fixtures/leads/fr-b2c-solar-lyon.json) becomes; nothing is sent")
     args = parser.parse_args(argv)
     if args.body is not None and args.status is None:
         parser.error("--body goes with --status")

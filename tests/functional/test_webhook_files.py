@@ -16,8 +16,14 @@ from dispatcher.integrations.webhook import read_config
 from dispatcher.integrations.webhook_examples import example_mistakes, run_examples
 from tests.support.customers import COMMON, ROOT, fixture_cases
 from tests.support.envelopes import assert_envelope
-from tests.support.example_customer import ExampleCustomer, customer_examples, example_for, pointed_at, \
-    read_request, stage_of
+from tests.support.example_customer import (
+    ExampleCustomer,
+    customer_examples,
+    example_for,
+    pointed_at,
+    read_request,
+    stage_of,
+)
 
 FILES = sorted((ROOT / "customers").glob("*.json"))
 
@@ -43,7 +49,7 @@ def test_its_fixtures_get_what_expected_json_says(file: Path, plug_for, customer
     config = read_config(file)
     assert (ROOT / "fixtures" / "webhook" / file.stem / "expected.json").is_file(), \
         f"{file.name}: no fixtures/webhook/{file.stem}/expected.json"
-    stage, variables = stage_of(file)
+    _stage, variables = stage_of(file)
     url_variable = config["url"]["env"] if isinstance(config["url"], dict) else None
     assert url_variable, f"{file.name}: write its URL in the stage ({{\"env\": ...}}) so that a stage can point it"
     environment = {**variables, **COMMON, "LEDGER": "off",
@@ -80,7 +86,7 @@ def test_the_latin1_form_gets_latin1_bytes_and_a_date_in_paris(plug_for, custome
                      "MAISON_VERTE_URL": pointed_at(variables["MAISON_VERTE_URL"], customer.base_url)})
     examples = customer_examples(read_config(file))
     customer.answer_with(examples[0])
-    (name, lead, _), *_ = fixture_cases("webhook/maison-verte-form")
+    (_, lead, _), *_ = fixture_cases("webhook/maison-verte-form")
     status, envelope = plug.post(lead)
     assert status == 201 and envelope["customer_lead_id"] == "10452"
     (received,) = customer.journal.requests
@@ -100,7 +106,7 @@ def test_the_json_api_gets_a_nested_body_with_the_full_name(plug_for, customer):
     customer.answer_with(customer_examples(read_config(file))[0])
     (_, lead, _), *_ = fixture_cases("webhook/helio-api")
     status, envelope = plug.post(lead)
-    assert status == 201
+    assert (status, envelope["customer_lead_id"]) == (201, "7f3c2a10-5b1e-4d0a-9c8e-2b6f1d4e9a01")
     (received,) = customer.journal.requests
     assert received.headers["x-api-key"] == variables["HELIO_KEY"]
     assert json.loads(received.body)["lead"]["person"] == {

@@ -208,10 +208,12 @@ A_RULE_PER_MISTAKE = {  # the tools refuse each, naming it: (the change to a rig
 
 def right_file() -> dict[str, Any]:
     return {**TRAP, "answers": [
-        {"when": {"status": 200, "body": r"^OK\|(?P<id>[0-9]+)$"}, "then": {"state": "accepted", "lead_id": {"group": "id"}}},
+        {"when": {"status": 200, "body": r"^OK\|(?P<id>[0-9]+)$"},
+         "then": {"state": "accepted", "lead_id": {"group": "id"}}},
         {"when": {"status": 200, "body": r"^KO\|DOUBLON"}, "then": {"state": "duplicate"}},
         TRAP["answers"][1]],
-        "examples": [TRAP["examples"][1], TRAP["examples"][0], {"status": 200, "body": "KO|DOUBLON", "state": "duplicate"}]}
+        "examples": [TRAP["examples"][1], TRAP["examples"][0],
+                     {"status": 200, "body": "KO|DOUBLON", "state": "duplicate"}]}
 
 
 @pytest.mark.parametrize("mistake", A_RULE_PER_MISTAKE)
