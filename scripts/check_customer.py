@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.body is not None and args.status is None:
         parser.error("--body goes with --status")
+    if args.lead is not None and args.status is not None:
+        parser.error("--lead shows a request, --status tries an answer: one at a time")
     lib.quiet_broken_pipe()
     try:
         return check(args)
