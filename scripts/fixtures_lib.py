@@ -30,7 +30,7 @@ LEAD_SCHEMA = ROOT / "contracts" / "lead.schema.json"
 DEFAULT_URL = "http://localhost:8000/send"
 TIMEOUT_S = 35.0  # the plug answers within API Gateway's 29 s; beyond that something else is wrong
 
-FOR_PEOPLE = frozenset({"note", "about"})  # keys of expected.json entries that explain, not expect
+FOR_PEOPLE = frozenset({"note"})  # the key of expected.json entries that explains, not expects
 # Exit codes shared by both scripts.
 OK, DIFFERENT, CANNOT_RUN = 0, 1, 2
 
@@ -115,8 +115,8 @@ def load_fixture(fixture_id: str, folder: Path | None = None) -> Any:
 
 
 def load_expected(folder: Path | None = None) -> dict[str, dict[str, Any]]:
-    """expected.json: fixture id -> expected `status`, `state`, `reason` (and error keys), in send order; a
-    folder's file may name its fixtures with `.json` (`"01-created.json"`), the id is the same.
+    """expected.json: fixture id -> expected `status`, `state`, `reason` (and error keys), in send order; one
+    layout for fixtures/expected.json and every folder's (an id written with `.json` is read as the same id).
 
     Its order is the order of a full run: a duplicate is only a duplicate after its original was sent.
     """
@@ -249,7 +249,7 @@ class Result:
         return error if isinstance(error, dict) else {}
 
     def differences(self, expected: Mapping[str, Any]) -> list[str]:
-        """What differs from an expected.json entry (`note`, `about` are for people): empty when all is as
+        """What differs from an expected.json entry (`note` is for people): empty when all is as
         expected."""
         actual = {"status": self.status, "state": self.state, "reason": self.reason, **self._error()}
         return [f"{key}: expected {value!r}, got {actual.get(key)!r}"

@@ -133,3 +133,15 @@ def test_unique_keeps_surrounding_spaces_and_leaves_invalid_values_invalid():
     assert uniquifier.phone(" +33612349876 ").startswith(" +336") and uniquifier.phone(" +33612349876 ")[-1] == " "
     for fixture_id, lead in INVALID.items():
         assert _errors(uniquifier.lead(lead)) == _errors(lead), fixture_id
+
+
+FOLDERS = sorted(path.parent for path in lib.FIXTURES.glob("**/expected.json") if path != lib.EXPECTED)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[str(folder.relative_to(lib.FIXTURES)) for folder in FOLDERS])
+def test_every_expected_json_has_the_one_layout(folder):
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    assert sorted(expected) == sorted(path.stem for path in folder.glob("*.json") if path.name != "expected.json")
+    for fixture_id, entry in expected.items():
+        assert {"status", "state", "reason"} <= set(entry), fixture_id
+        assert set(entry) <= {"status", "state", "reason", "missing_fields", "invalid_fields", "note"}, fixture_id
