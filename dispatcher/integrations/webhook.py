@@ -92,11 +92,11 @@ class Webhook:
             return CustomerRequest(path="", json_body=json_body(self.fields, lead), headers=self.headers)
         if self.encoding == "form":
             form = form_body(self.fields, lead, self.charset)
-            return EncodedRequest(path="", form=urlencode(form, encoding=self.charset).encode("ascii"),  # type: ignore[arg-type]
+            return EncodedRequest(path="", form=urlencode(form, encoding=self.charset).encode("ascii"),
                                   headers={"Content-Type": "application/x-www-form-urlencoded", **self.headers},
                                   fields=form)
         body = json_body(self.fields, lead, self.charset)
-        return EncodedRequest(path="", form=json.dumps(body, ensure_ascii=False).encode(self.charset),  # type: ignore[arg-type]
+        return EncodedRequest(path="", form=json.dumps(body, ensure_ascii=False).encode(self.charset),
                               headers={"Content-Type": f"application/json; charset={self.charset}", **self.headers},
                               fields=body)
 
