@@ -9,15 +9,12 @@ the plug starts: a wrong file stops the plug with a message naming the mistake, 
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -27,15 +24,9 @@ from dispatcher.contract import CONTRACTS_DIR, Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
+from dispatcher.integrations.webhook_body import charset_of, lead_request
 from dispatcher.integrations.webhook_examples import check_examples, examples_of
-from dispatcher.integrations.webhook_mapping import (
-    FieldRule,
-    date_pattern_mistake,
-    field_rule,
-    form_body,
-    json_body,
-    nesting_conflict,
-)
+from dispatcher.integrations.webhook_mapping import FieldRule, field_rules, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
 from dispatcher.jsonpath import lookup
 from dispatcher.outcome import Outcome
@@ -45,18 +36,6 @@ SCHEMA_PATH = CONTRACTS_DIR / "webhook-config.schema.json"
 _SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 _LEAD_PATH_PATTERN = _SCHEMA["$defs"]["lead_path"]["pattern"]
 _validator = Draft202012Validator(_SCHEMA)
-
-
-@dataclass(frozen=True)
-class EncodedRequest(CustomerRequest):
-    """A body already written in the customer's charset: `form` holds its bytes and `headers` its Content-Type
-    (the transport sends bytes as they are); the envelope shows the fields as text."""
-
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def details(self) -> dict[str, Any]:
-        return dict(self.fields)
 
 
 @dataclass(frozen=True)
@@ -86,19 +65,7 @@ class Webhook:
 
     def translate(self, lead: Lead) -> CustomerRequest:
         """The lead as the customer's body; InvalidLead names a field its format or charset cannot take."""
-        if self.charset is None:
-            if self.encoding == "form":
-                return CustomerRequest(path="", form=form_body(self.fields, lead), headers=self.headers)
-            return CustomerRequest(path="", json_body=json_body(self.fields, lead), headers=self.headers)
-        if self.encoding == "form":
-            form = form_body(self.fields, lead, self.charset)
-            return EncodedRequest(path="", form=urlencode(form, encoding=self.charset).encode("ascii"),
-                                  headers={"Content-Type": "application/x-www-form-urlencoded", **self.headers},
-                                  fields=form)
-        body = json_body(self.fields, lead, self.charset)
-        return EncodedRequest(path="", form=json.dumps(body, ensure_ascii=False).encode(self.charset),
-                              headers={"Content-Type": f"application/json; charset={self.charset}", **self.headers},
-                              fields=body)
+        return lead_request(self.fields, self.encoding, self.charset, self.headers, lead)
 
     def classify(self, answer: Answer) -> Outcome:
         return classify(self.rules, answer, self.customer)
@@ -249,57 +216,13 @@ def variable_mistakes(config: Mapping[str, Any], environ: Mapping[str, str], fil
     return mistakes
 
 
-def _zone(name: str | None, where: str) -> tzinfo:
-    if name is None:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"{where}: {name!r} is not a time zone (an IANA name: Europe/Paris, "
-                                 "America/Montreal, UTC)") from None
-
-
-def _charset(name: str | None, file_name: str) -> str | None:
-    if name is None:
-        return None
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise ConfigurationError(f"{file_name}: $.charset: {name!r} is not a charset Python knows "
-                                 "(utf-8, iso-8859-1, windows-1252...)") from None
-
-
-def _fields(config: Mapping[str, Any], file_name: str, charset: str | None) -> tuple[FieldRule, ...]:
-    fields = []
-    for name, spec in config["fields"].items():
-        where = f"{file_name}: $.fields.{name}"
-        if isinstance(spec, dict) and "date" in spec and (mistake := date_pattern_mistake(spec["date"])):
-            raise ConfigurationError(f"{where}.date: {spec['date']!r}: {mistake}")
-        rule = field_rule(name, spec, _zone(spec.get("timezone") if isinstance(spec, dict) else None,
-                                            f"{where}.timezone"))
-        texts = [name, *(str(v) for v in (rule.constant, rule.default, *(rule.value_map or {}).values())
-                         if v is not None)]
-        if charset is not None and not all(_encodable(text, charset) for text in texts):
-            raise ConfigurationError(f"{where}: the file itself writes text {charset} cannot write")
-        fields.append(rule)
-    return tuple(fields)
-
-
-def _encodable(text: str, charset: str) -> bool:
-    try:
-        text.encode(charset)
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str, *,
           with_examples: bool = True) -> Webhook:
     """The integration for a schema-valid configuration, checking what the schema cannot; `with_examples`
     runs the file's examples through its rules, and wants one for each rule (the check command runs and
     prints them itself)."""
-    charset = _charset(config.get("charset"), file_name)
-    fields = _fields(config, file_name, charset)
+    charset = charset_of(config.get("charset"), f"{file_name}: $.charset")
+    fields = field_rules(config["fields"], file_name, charset)
     if config["body"] == "json" and (conflict := nesting_conflict([f.name for f in fields])):
         raise ConfigurationError(f"{file_name}: $.fields: {conflict!r} is both a field and the parent of "
                                  "another (a dot in a JSON field name nests)")

@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
 from dispatcher.contract import Lead
-from dispatcher.errors import InvalidLead
+from dispatcher.errors import ConfigurationError, InvalidLead
 from dispatcher.jsonpath import lookup
 
 
@@ -129,6 +130,33 @@ def field_rule(name: str, spec: str | Mapping[str, Any], zone: tzinfo = UTC) -> 
                          transforms=transforms, default=spec.get("default"))
     return FieldRule(name, paths=(spec["path"],), transforms=transforms, value_map=spec.get("map"),
                      default=spec.get("default"), date_pattern=spec.get("date"), zone=zone)
+
+
+def field_rules(specs: Mapping[str, Any], file_name: str, charset: str | None) -> tuple[FieldRule, ...]:
+    """The file's `fields` as FieldRules, checking what the schema cannot (a date pattern, a time zone, text
+    the customer's charset cannot write in the file itself); ConfigurationError names the field."""
+    rules = []
+    for name, spec in specs.items():
+        where = f"{file_name}: $.fields.{name}"
+        if isinstance(spec, dict) and "date" in spec and (mistake := date_pattern_mistake(spec["date"])):
+            raise ConfigurationError(f"{where}.date: {spec['date']!r}: {mistake}")
+        rule = field_rule(name, spec, _zone(spec.get("timezone") if isinstance(spec, dict) else None,
+                                            f"{where}.timezone"))
+        texts = [name, *(v for v in (rule.constant, rule.default, *(rule.value_map or {}).values()) if v is not None)]
+        if any(_unwritable_in(text, charset) for text in texts):
+            raise ConfigurationError(f"{where}: the file itself writes text {charset} cannot write")
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _zone(name: str | None, where: str) -> tzinfo:
+    if name is None:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"{where}: {name!r} is not a time zone (an IANA name: Europe/Paris, "
+                                 "America/Montreal, UTC)") from None
 
 
 def _form_value(value: Any) -> str:
