@@ -29,7 +29,7 @@ class CustomerRequest:
 
     path: str
     json_body: dict[str, Any] | None = None
-    form: dict[str, str] | None = None
+    form: dict[str, str] | bytes | None = None  # bytes: a body already written in the customer's charset
     headers: Mapping[str, str] = field(default_factory=dict)
     method: str = "POST"
     params: Mapping[str, str] = field(default_factory=dict)
