@@ -39,7 +39,7 @@ def outcome_of(customer: str, code: str, meaning: Reason, message: str, table: M
     names the missing fields)."""
     detail = f": {message}" if message else ""
     if meaning is Reason.REFUSED:
-        return Outcome.refused(code, f"{customer} refused the lead ({code}){detail}")
+        return Outcome.refused(code, f"{customer} refused the lead{detail}")  # the reason is the code
     if meaning is Reason.DUPLICATE:
         return Outcome.of(Reason.DUPLICATE, f"{customer} already has this person ({code}){detail}")
     if meaning is Reason.UNAUTHORIZED:
