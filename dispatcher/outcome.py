@@ -27,6 +27,9 @@ class Outcome:
     message: str = ""
     customer_lead_id: str | int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # False when the lead never reached the customer for a reason of ours (no time was left to call it): such
+    # an end says nothing of the customer's health.
+    customer_asked: bool = field(default=True, compare=False)
 
     @classmethod
     def of(cls, reason: Reason, message: str = "", *, customer_lead_id: str | int | None = None,
