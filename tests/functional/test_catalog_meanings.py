@@ -15,9 +15,11 @@ import pytest
 
 from sandbox.hubspot import PROPERTIES, TOKEN, HubSpotSandbox
 from sandbox.salesforce import SalesforceSandbox
+from sandbox.server import CustomerServer, Handler, Received
+from sandbox.webhook import SOLARIS_KEY
 from sandbox.zoho import ZohoSandbox
 from tests.conftest import salesforce_env
-from tests.support.customers import COMMON, zoho_env
+from tests.support.customers import COMMON, ROOT, zoho_env
 from tests.support.envelopes import assert_envelope
 from tests.support.leads import make_lead
 from tests.support.rollbar_catcher import RollbarCatcher
@@ -165,3 +167,41 @@ def test_hubspot_codes_end_as_their_meaning(plug_for, trigger, properties, requi
             lead = {**lead, "email": "lead@exemple.invalid"}
         got, envelope = sent(plug_for(hubspot_env(hubspot)), lead)
     assert (got, envelope["error"]["state"], envelope["error"]["reason"]) == (status, state, reason), envelope
+
+
+# -- an old form endpoint answering Latin-1: its rules match as the customer wrote them ----------------------------
+
+class Latin1FormEndpoint(CustomerServer):
+    """A PHP form endpoint that answers text in ISO-8859-1, declaring it: accepted for Lyon, refused elsewhere."""
+
+    def route(self, handler: Handler, request: Received) -> None:
+        form = request.form()
+        text = "Demande enregistrée n° 4821" if form.get("ville") == "LYON" else "Département non desservi (hors zone)"
+        handler.send_body(200, text.encode("iso-8859-1"), "text/html; charset=ISO-8859-1")
+
+
+def test_a_latin1_answer_matches_the_rules_written_with_accents(plug_for, tmp_path):
+    config = json.loads((ROOT / "customers" / "solaris-form.json").read_text(encoding="utf-8"))
+    config.pop("$schema")
+    config["answers"] = [
+        {"when": {"status": 200, "body": "^Demande enregistrée n° (?P<id>[0-9]+)$"},
+         "then": {"state": "accepted", "reason": "created", "lead_id": {"group": "id"}}},
+        {"when": {"status": 200, "body": "^Département non desservi"},
+         "then": {"state": "refused", "reason": "HORS_ZONE"}},
+    ]
+    config["examples"] = [
+        {"name": "recorded", "status": 200, "body": "Demande enregistrée n° 12", "state": "accepted",
+         "customer_lead_id": "12"},
+        {"name": "out of area", "status": 200, "body": "Département non desservi", "state": "refused",
+         "reason": "HORS_ZONE"},
+    ]
+    path = tmp_path / "accents.json"
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    with Latin1FormEndpoint() as endpoint:
+        plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path),
+                         "SOLARIS_URL": endpoint.base_url + "/lead.php", "SOLARIS_KEY": SOLARIS_KEY})
+        accepted = sent(plug, make_lead(address={"postal_code": "69003", "city": "Lyon", "country": "FR"}))
+        refused = sent(plug, make_lead(address={"postal_code": "13001", "city": "Marseille", "country": "FR"}))
+    assert (accepted[0], accepted[1]["customer_lead_id"]) == (201, "4821")
+    assert (refused[0], refused[1]["error"]["reason"]) == (406, "HORS_ZONE")
+    assert refused[1]["response_details"]["body"] == "Département non desservi (hors zone)"
