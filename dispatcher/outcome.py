@@ -10,9 +10,9 @@ from dispatcher.reasons import ENDINGS, Reason
 
 # A reason is counted across leads (a metric dimension, an alarm): a stable token, a letter then letters, digits
 # and underscores (FIELD_CUSTOM_VALIDATION_EXCEPTION, out_of_area), 2 to 64 characters, and no run of four digits
-# or more (an id, a date, a phone number: what changes from one lead to the next). contracts/envelope.schema.json
-# says the same.
-_REASON_TOKEN = re.compile(r"(?!.*\d{4})[A-Za-z][A-Za-z0-9_]{1,63}")
+# or more (an id, a date, a phone number: what changes from one lead to the next); or an HRESULT-style code as
+# Microsoft's Dataverse documents its errors (0x80040265). contracts/envelope.schema.json says the same.
+_REASON_TOKEN = re.compile(r"(?!.*\d{4})[A-Za-z][A-Za-z0-9_]{1,63}|0x[0-9A-Fa-f]{8}")
 
 
 def reason_token(raw: object, fallback: str) -> str:

@@ -82,6 +82,8 @@ def test_a_code_made_of_the_lead_is_revealing(learnt, token, reveals):
     pytest.param("FIELD_CUSTOM_VALIDATION_EXCEPTION", "FIELD_CUSTOM_VALIDATION_EXCEPTION", id="salesforce-code"),
     pytest.param("out_of_area", "out_of_area", id="lower-case-token"),
     pytest.param("HTTP_404", "HTTP_404", id="three-digits-are-a-code"),
+    pytest.param("0x80040265", "0x80040265", id="a-dataverse-hresult"),
+    pytest.param("0x800402651", "refused", id="not-an-hresult"),
     pytest.param("ERR_20261126", "refused", id="a-date-is-per-lead"),
     pytest.param("REJ_7F3A9C_12345", "refused", id="a-number-is-per-lead"),
     pytest.param("out-of-area", "refused", id="not-a-token"),
