@@ -241,7 +241,8 @@ class Transport:
         """Send once (twice only if the first connection could not be made); raise CustomerFailure."""
         for attempt in (1, 2):
             if deadline.remaining() <= 0:
-                raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer")
+                raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer",
+                                      customer_asked=False)
             with _watched(deadline, on_sent) as exchange:
                 try:
                     return self._send_once(method, url, deadline, exchange, headers, json_body, form, params)
