@@ -155,7 +155,9 @@ def _whole_values(values: tuple[str, ...], phone: str = "") -> re.Pattern[str] |
         return None
     alternatives = "|".join(re.escape(value) for value in values)  # longest first: no part is left behind
     words = rf"(?<![^\W_])(?:{alternatives})(?![^\W_])" if values else ""
-    spaced = rf"(?<![^\W\d_]){_PHONE_SEPARATORS.join(phone)}(?!\d)" if phone else ""
+    # with at least one separator among its digits: an unbroken run is a whole word's job (never inside an id)
+    spaced = (rf"(?<![^\W\d_])(?=\d{{1,{len(phone) - 1}}}[\s().\-/]){_PHONE_SEPARATORS.join(phone)}(?!\d)"
+              if phone else "")
     return re.compile("|".join(part for part in (words, spaced) if part), re.IGNORECASE)
 
 

@@ -41,6 +41,13 @@ def test_every_form_the_plug_writes_a_phone_in_is_masked(phone, transform):
         assert privacy.reveals(f"TEL_{re.sub(r'[^0-9]', '', written)}")
 
 
+def test_an_id_holding_the_phones_digits_stays_whole():
+    with privacy.masking():
+        privacy.learn({**LEAD, "id": "lead-3098765432", "phone": "+33698765432"})
+        assert privacy.mask_text("lead-3098765432 ended") == "lead-3098765432 ended"
+        assert privacy.mask_text("order 98765432") == "order [masked]"
+
+
 def test_a_phone_not_in_e164_derives_nothing():
     assert privacy.phone_forms("0612345678") == set()
     assert privacy.phone_digits("0612345678") == ""
