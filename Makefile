@@ -9,7 +9,7 @@ STAGE ?= prod
 OUT ?= build
 WITH_REGION := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3}
 
-.PHONY: run test fuzz lint bench bench-coldstart package ledger-table clean check-customer
+.PHONY: run test fuzz lint bench bench-coldstart package package-size ledger-table clean check-customer
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,7 +54,11 @@ package: $(STAMP)  ## make package [STAGE=testing] [OUT=build]: SAM in build/pac
 		$(OUT)/package
 	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(OUT)/terraform
 	cp deploy/ledger.tf.json deploy/operations.tf.json $(OUT)/terraform/
+	$(BIN)/python scripts/trim_package.py $(OUT)/package/deployment.zip $(OUT)/terraform/deployment.zip
 	@ls -l $(OUT)/package $(OUT)/terraform
+
+package-size: $(STAMP)  ## what takes the space in $(OUT)/package/deployment.zip (after make package)
+	$(BIN)/python scripts/trim_package.py --sizes $(OUT)/package/deployment.zip
 
 ledger-table: $(STAMP)  ## make ledger-table TABLE=lead-plug-ledger-prod: the ledger's table, for `chalice deploy`
 	@test -n "$(TABLE)" || { echo "usage: make ledger-table TABLE=lead-plug-ledger-prod"; exit 2; }
