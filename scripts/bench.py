@@ -707,6 +707,12 @@ def main() -> int:
     if min(args.leads, args.dynamodb_leads, args.rounds, args.runs) < 1 or args.warmup < 0 or args.replays < 0:
         parser.error("--leads, --dynamodb-leads, --rounds and --runs must be at least 1")
 
+    run(args)
+    return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    """The whole benchmark, as the options say."""
     started = time.perf_counter()
     print(f"plug: {ROOT / 'app.py'}; peer: {BASELINE_DIR / 'app.py'} (written by hand); load average "
           f"{' '.join(f'{load:.2f}' for load in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
@@ -720,7 +726,7 @@ def main() -> int:
 
             if args.profile:
                 report_profile(envs, args.leads, args.rounds)
-                return 0
+                return
             # Memory first: a child's ru_maxrss starts at its parent's peak (kept across fork and exec).
             marks = None if args.coldstart_only or args.no_memory else memory(envs)
             results = None
@@ -743,7 +749,6 @@ def main() -> int:
             report_targets(results or {}, cold)
     print(f"\n(the benchmark took {time.perf_counter() - started:.0f} s; load average now "
           f"{' '.join(f'{load:.2f}' for load in os.getloadavg())})")
-    return 0
 
 
 @contextmanager
