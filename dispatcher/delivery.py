@@ -163,7 +163,7 @@ def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, outcome: Ou
     what is not done by then finishes in the background, and a claim not settled expires into doubt."""
     def steps() -> None:
         for name, step in (("ledger", lambda: _settle(plug, lead, outcome, delivery)),
-                           ("health", lambda: _watch_health(plug, deadline, lead, delivery))):
+                           ("health", lambda: _watch_health(plug, deadline, lead, delivery, outcome))):
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - the lead has its answer; the log says what was not recorded
@@ -202,11 +202,12 @@ def _settle(plug: Plug, lead: Journey, outcome: Outcome, delivery: Delivery) -> 
                                             type(exc).__name__)
 
 
-def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery) -> None:
+def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, outcome: Outcome) -> None:
     """Count this end in the customer's health; a pause or a resume is logged and reported once, here."""
     if plug.health is None:
         return
-    change = plug.health.record(delivery.reason, answered=lead.answered, probe=lead.probe)
+    change = plug.health.record(delivery.reason, answered=lead.answered, probe=lead.probe,
+                                asked=outcome.customer_asked)
     if change is None:
         return
     plug.health.log(change, lead.trace_id)

@@ -9,7 +9,10 @@
   context.propertyName): INVALID_EMAIL, PROPERTY_DOESNT_EXIST (a property the portal does not have),
   MISSING_REQUIRED_PROPERTY (a property this portal requires, `required=`); 404 for another path.
 - Triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500), `+error503` (an HTML
-  page, as HubSpot's edge answers when it is down), `+limit` (429 RATE_LIMIT, policy TEN_SECONDLY_ROLLING).
+  page, as HubSpot's edge answers when it is down), `+limit` (429 RATE_LIMIT, policy TEN_SECONDLY_ROLLING),
+  `+locked` (423 LOCKED), `+unknowncode` (a validation code no catalog has).
+- `properties`: the portal's contact properties; one the plug sends that the portal lacks gets
+  PROPERTY_DOESNT_EXIST (a misconfigured portal).
 - Test helper: `GET /_sandbox/leads` lists the contacts created.
 """
 
@@ -47,10 +50,12 @@ def _invalid(errors: list[tuple[str, str, str]]) -> dict[str, Any]:
 
 
 class HubSpotSandbox(LeadSandbox):
+    TRIGGERS = LeadSandbox.TRIGGERS | {"locked", "unknowncode"}
+
     def __init__(self, port: int = 0, *, token: str = TOKEN, required: tuple[str, ...] = (),
-                 verbose: bool = False) -> None:
+                 properties: frozenset[str] = PROPERTIES, verbose: bool = False) -> None:
         super().__init__(port, verbose)
-        self.token, self.required = token, required
+        self.token, self.required, self.properties = token, required, properties
         self._ids = itertools.count(51_001)
 
     def route(self, handler: Handler, request: Received) -> None:
@@ -91,12 +96,16 @@ class HubSpotSandbox(LeadSandbox):
             return 500, _error("INTERNAL_ERROR", "internal error")
         if trigger == "error503":
             return 503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+        if trigger == "locked":
+            return 423, _error("LOCKED", "The portal is being synced; try again later")
+        if trigger == "unknowncode":
+            return 400, _invalid([("SOMETHING_HUBSPOT_ADDS_NEXT_YEAR", "email", "a code no catalog documents yet")])
         if trigger == "limit":
             return 429, {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
                          "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
                          "policyName": "TEN_SECONDLY_ROLLING", "groupName": "publicapi:private-app:sandbox"}
         errors = [("PROPERTY_DOESNT_EXIST", name, f'Property "{name}" does not exist')
-                  for name in sorted(set(properties) - PROPERTIES)]
+                  for name in sorted(set(properties) - self.properties)]
         errors += [("MISSING_REQUIRED_PROPERTY", name, f"{name} is required") for name in self.required
                    if not properties.get(name)]
         if email is not None and not self.email_is_valid(email):
