@@ -11,7 +11,7 @@ OUT ?= build
 WITH_REGION := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3}
 
 .DEFAULT_GOAL := help
-.PHONY: help run test quick fuzz lint bench bench-coldstart package ledger-table clean check-customer
+.PHONY: help run test quick fuzz lint bench bench-coldstart package package-size ledger-table clean check-customer
 
 help:  ## this list (the default target)
 	@awk -F':' '/^[a-z][a-z-]*:/ && $$2 !~ /^=/ { text = $$0; sub(/^[^#]*(## *|$$)/, "", text); \
@@ -42,10 +42,10 @@ check-customer: $(STAMP)  ## a webhook customer's file, its examples, [a stage's
 lint: $(STAMP)  ## ruff, as make test runs it
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+bench: $(STAMP)  ## the plug against hand-written peers, per lead, DynamoDB calls, cold start, memory, PASS/FAIL (7 min)
 	$(BIN)/python scripts/bench.py
 
-bench-coldstart: $(STAMP)
+bench-coldstart: $(STAMP)  ## only the cold start of make bench
 	$(BIN)/python scripts/bench.py --coldstart-only
 
 # STAGE's Lambda package with its deploy artifacts merged in, no AWS account used: the ledger's table and policy
@@ -64,7 +64,11 @@ package: $(STAMP)  ## make package [STAGE=testing] [OUT=build]: SAM in build/pac
 		$(OUT)/package
 	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(OUT)/terraform
 	cp deploy/ledger.tf.json deploy/operations.tf.json $(OUT)/terraform/
+	$(BIN)/python scripts/trim_package.py $(OUT)/package/deployment.zip $(OUT)/terraform/deployment.zip
 	@ls -l $(OUT)/package $(OUT)/terraform
+
+package-size: $(STAMP)  ## what takes the space in build/package/deployment.zip (after make package)
+	$(BIN)/python scripts/trim_package.py --sizes $(OUT)/package/deployment.zip
 
 ledger-table: $(STAMP)  ## make ledger-table TABLE=lead-plug-ledger-prod: the ledger's table, for `chalice deploy`
 	@test -n "$(TABLE)" || { echo "usage: make ledger-table TABLE=lead-plug-ledger-prod"; exit 2; }

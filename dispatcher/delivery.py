@@ -23,7 +23,7 @@ from dispatcher.answer import Answer
 from dispatcher.contract import Lead, lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.envelopes import envelope
-from dispatcher.errors import LeadEnded
+from dispatcher.errors import InvalidLead, LeadEnded
 from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
 from dispatcher.ledger import Claim, Replay, StoreUnavailable
 from dispatcher.machine import Journey, journey
@@ -85,9 +85,13 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
     """Walk the lead to the outcome that ends it, with the customer's answer if one came."""
     try:
         body = read_body(raw_body)
-        lead.lead_id = lead_id_of(body)
         privacy.learn(body)
-        valid_lead = validate_lead(body, plug.integration.required_fields)
+        try:
+            valid_lead = validate_lead(body, plug.integration.required_fields)
+        except InvalidLead:
+            lead.lead_id = lead_id_of(body)  # the id, if valid, of a lead that is not (checked on its own)
+            raise
+        lead.lead_id = valid_lead["id"]  # required, validated and trimmed: what lead_id_of would give
         lead.validate()
         request = plug.integration.translate(valid_lead)
         lead.request_details = request.details

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,9 +43,11 @@ def chalice_package(tmp_path_factory: pytest.TempPathFactory, *options: str) -> 
 
 @pytest.fixture(scope="session")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The package as `make package` builds it (alarms and dashboard merged into sam.json), built once for the
-    session; the path of its deployment.zip."""
+    """The package as `make package` builds it (alarms and dashboard merged into sam.json, trimmed by
+    scripts/trim_package.py), built once for the session; the path of its deployment.zip."""
     for out in chalice_package(tmp_path_factory, "--merge-template", str(SAM_OPERATIONS)):
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "trim_package.py"), str(out / "deployment.zip")],
+                       check=True, capture_output=True, timeout=60)
         yield out / "deployment.zip"
 
 
