@@ -5,6 +5,8 @@ are answers), delivery pauses for `pause_s`: leads answer 502 `customer_paused` 
 time the pause ends. After the pause one lead probes: its success resumes delivery, its failure starts a new
 pause. The state is one item of the ledger's store (shared by every container), changed by compare-and-set;
 pausing and resuming are one log line and one Rollbar warning each, written by the request that changed it.
+Each container trusts its last look at the state for CACHE_S (1 s): a pause another container starts is seen
+here within a second, and a healthy customer costs at most one read a second, no write.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ DEFAULT_PAUSE_S = 60.0
 FAILURES = frozenset({Reason.CUSTOMER_TIMEOUT, Reason.CUSTOMER_UNREACHABLE, Reason.CUSTOMER_ERROR})
 KEEP_S = 24 * 3600  # how long the store keeps a health item nobody touches
 ATTEMPTS = 5  # compare-and-set retries before giving up on a change (health never fails a lead)
+CACHE_S = 1.0  # how long a container trusts its last look at the state: at most one read a lead, often none
 _log = logging.getLogger("leadplug.transitions")
 
 
@@ -53,11 +56,15 @@ class Health:
                  pause_s: float = DEFAULT_PAUSE_S) -> None:
         self.store, self.customer, self.failures, self.pause_s = store, customer, failures, pause_s
         self.key = f"health:{customer}"
+        self._cached: tuple[Item | None, float] | None = None  # (the state item, when this container read it)
 
     def admit(self, deadline_s: float) -> bool:
-        """Let a lead through, or raise LeadEnded(customer_paused). True when this lead is the probe."""
+        """Let a lead through, or raise LeadEnded(customer_paused). True when this lead is the probe.
+
+        Reads the shared state at most once (none when this container read or wrote it less than CACHE_S ago)."""
+        item = self._read(fresh=False)
         for _ in range(ATTEMPTS):
-            item, now = self._read(), time.time()
+            now = time.time()
             if item is None:
                 return False
             state = item.record if isinstance(item.record, dict) else {}
@@ -71,15 +78,18 @@ class Health:
                                            paused_until=_iso(until)))
             if self._write(item, {**state, "probe_until": now + deadline_s}):
                 return True  # the pause is over: this lead probes
+            item = self._read(fresh=True)
         return False
 
     def record(self, reason: str, answered: bool, probe: bool) -> Change | None:
-        """Count this lead's end: a customer failure, or an answer (which resets the count)."""
+        """Count this lead's end: a customer failure, or an answer (which resets the count). Written only when
+        the state changes; read from this container's last look when it is recent (CACHE_S)."""
         failed = reason in FAILURES
         if not failed and not answered:
             return None  # the customer was not asked (invalid lead, ledger, pause): nothing learnt
+        item = self._read(fresh=False)
         for _ in range(ATTEMPTS):
-            item, now = self._read(), time.time()
+            now = time.time()
             state = dict(item.record) if item is not None and isinstance(item.record, dict) else {}
             state = {"failures": int(_number(state.get("failures")) or 0),
                      "paused_until": _number(state.get("paused_until")),
@@ -100,21 +110,30 @@ class Health:
                        "probe_until": None if probe else state.get("probe_until")}
             if self._write(item, new):
                 return change
+            item = self._read(fresh=True)
         return None
 
-    def _read(self) -> Item | None:
+    def _read(self, fresh: bool) -> Item | None:
+        """The state item: this container's last look when under CACHE_S old (unless `fresh`), else the store's.
+        A store that cannot answer, or a row that cannot be read, reads as healthy (health never fails a lead)."""
+        if not fresh and self._cached is not None and time.monotonic() - self._cached[1] < CACHE_S:
+            return self._cached[0]
         try:
-            return self.store.get(self.key)
+            item = self.store.get(self.key)
         except StoreUnavailable:
-            return None  # health never fails a lead: without its state, deliver
+            return None  # without its state, deliver
+        self._cached = (item, time.monotonic())
+        return item
 
     def _write(self, item: Item | None, record: dict[str, Any]) -> bool:
-        version = item.version + 1 if item is not None else 1
+        version = max(item.version, 0) + 1 if item is not None else 1
+        written = Item(self.key, version, record, int(time.time() + KEEP_S))
         try:
-            return self.store.put(Item(self.key, version, record, int(time.time() + KEEP_S)),
-                                  item.version if item is not None else None)
+            landed = self.store.put(written, item.version if item is not None else None)
         except StoreUnavailable:
             return True  # give up quietly: the next lead tries again
+        self._cached = (written, time.monotonic()) if landed else None
+        return landed
 
     def log(self, change: Change, trace_id: str) -> None:
         """One transition-style line for the customer's move."""

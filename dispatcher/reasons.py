@@ -18,6 +18,7 @@ class Reason(StrEnum):
     CREATED = "created"
     QUEUED = "queued"
     OK = "ok"
+    DELIVERED_EARLIER = "delivered_earlier"  # in doubt, then "duplicate": our own earlier attempt delivered it
     DUPLICATE = "duplicate"
     REFUSED = "refused"  # a refusal whose own code is not a countable token
     INVALID_LEAD = "invalid_lead"
@@ -57,6 +58,7 @@ ENDINGS: dict[Reason, Ending] = {
     Reason.CREATED: Ending(_ACCEPTED, 201, None, MayHold.YES),
     Reason.QUEUED: Ending(_ACCEPTED, 202, None, MayHold.YES),
     Reason.OK: Ending(_ACCEPTED, 200, None, MayHold.YES),
+    Reason.DELIVERED_EARLIER: Ending(_ACCEPTED, 200, None, MayHold.YES),
     Reason.DUPLICATE: Ending("duplicate", 409, None, MayHold.NO),
     Reason.REFUSED: Ending("refused", 406, None, MayHold.NO),
     Reason.INVALID_LEAD: Ending(_FAILED, 400, None, MayHold.NO),
