@@ -85,17 +85,20 @@ def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[s
     return (found, answer) if found is not None else None
 
 
-def delivered_earlier(plug: Plug, duplicate: Outcome, claim: Claim, deadline: Deadline) -> Outcome:
+def delivered_earlier(plug: Plug, duplicate: Outcome, answer: Answer, claim: Claim, deadline: Deadline) -> Outcome:
     """A lead in doubt whose re-delivery the customer answered "duplicate": the record is, unless shown
     otherwise, the one our own earlier attempt created (SPEC section 8). Where the integration can read the
     record's creation time (`created_at`), a record older than that attempt is a true duplicate."""
     existing = duplicate.customer_lead_id if duplicate.customer_lead_id is not None \
         else duplicate.details.get("existing_customer_lead_id")
+    existing_id = getattr(plug.integration, "existing_id", None)
+    if existing is None and existing_id is not None:
+        existing = existing_id(answer)
     created_request = getattr(plug.integration, "created_request", None)
     if existing is not None and created_request is not None:
         try:
-            answer = _send(plug, created_request(existing), deadline)
-            created = plug.integration.created_at(answer)  # type: ignore[attr-defined]
+            record = _send(plug, created_request(existing), deadline)
+            created = plug.integration.created_at(record)  # type: ignore[attr-defined]
         except (LeadEnded, CustomerFailure) as exc:  # the check failed: "unless shown otherwise", ours
             logging.getLogger("leadplug").warning("The creation time of the customer's record could not be read "
                                                   "(%s); taken as delivered by the attempt in doubt",
@@ -147,7 +150,7 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
             plug.ledger.round_trips.observe(lead.response_ms / 1000)
         outcome = plug.integration.classify(answer)
         if lead.claim is not None and lead.claim.in_doubt and outcome.state == Reason.DUPLICATE.value:
-            outcome = delivered_earlier(plug, outcome, lead.claim, deadline)
+            outcome = delivered_earlier(plug, outcome, answer, lead.claim, deadline)
         return outcome, answer
     except LeadEnded as ended:
         return ended.outcome, ended.answer

@@ -38,7 +38,8 @@ MAX_LENGTHS = {"FirstName": 40, "LastName": 80, "Email": 80, "Phone": 40, "Compa
 _LEAD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/?$")
 _QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
 _FIND_QUERY = re.compile(r"SELECT Id FROM Lead WHERE Email = '(?P<email>(?:[^'\\]|\\.)*)' AND CreatedDate >= "
-                         r"(?P<since>\S+) ORDER BY CreatedDate DESC LIMIT 1")
+                         r"(?P<since>\S+) ORDER BY CreatedDate ASC LIMIT 1")
+_FIND_BY_FIELD = re.compile(r"SELECT Id FROM Lead WHERE (?P<field>\w+__c) = '(?P<value>(?:[^'\\]|\\.)*)' LIMIT 1")
 
 
 def _error(code: str, message: str, fields: list[str] | None = None) -> list[dict[str, object]]:
@@ -47,8 +48,9 @@ def _error(code: str, message: str, fields: list[str] | None = None) -> list[dic
 
 class SalesforceSandbox(CrmSandbox):
     def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
-                 latency_s: float = 0.0, verbose: bool = False) -> None:
+                 latency_s: float = 0.0, extra_fields: tuple[str, ...] = (), verbose: bool = False) -> None:
         super().__init__(port, verbose)
+        self.fields = LEAD_FIELDS | set(extra_fields)  # the org's custom fields (e.g. the plug's lead id)
         self.client_id, self.client_secret, self.latency_s = client_id, client_secret, latency_s
 
     def route(self, handler: Handler, request: Received) -> None:
@@ -108,7 +110,13 @@ class SalesforceSandbox(CrmSandbox):
         if not authorised:
             return handler.send_json(401, _error("INVALID_SESSION_ID", "Session expired or invalid"))
         query = urlsplit(request.path)
-        found = _FIND_QUERY.fullmatch(parse_qs(query.query).get("q", [""])[0])
+        soql = parse_qs(query.query).get("q", [""])[0]
+        found, by_field = _FIND_QUERY.fullmatch(soql), _FIND_BY_FIELD.fullmatch(soql)
+        if by_field is not None and by_field["field"] in self.fields:
+            value = re.sub(r"\\(.)", r"\1", by_field["value"])
+            with self._lock:
+                ids = [lead_id for lead_id, record in self.leads.items() if record.get(by_field["field"]) == value]
+            return self._records(handler, query.path, ids[:1])
         if found is None:
             return handler.send_json(400, _error("MALFORMED_QUERY", "unexpected token in the query (sandbox: only "
                                                                     "the plug's lookup by email is served)"))
@@ -117,13 +125,16 @@ class SalesforceSandbox(CrmSandbox):
         with self._lock:
             ids = [lead_id for lead_id, record in self.leads.items()
                    if str(record.get("Email", "")).lower() == email and self.created_at[lead_id] >= since]
-        version = "/".join(query.path.split("/")[:4])
+        self._records(handler, query.path, ids[:1])
+
+    def _records(self, handler: Handler, path: str, ids: list[str]) -> None:
+        version = "/".join(path.split("/")[:4])
         records = [{"attributes": {"type": "Lead", "url": f"{version}/sobjects/Lead/{lead_id}"}, "Id": lead_id}
-                   for lead_id in ids[-1:]]
+                   for lead_id in ids]
         handler.send_json(200, {"totalSize": len(records), "done": True, "records": records})
 
     def _check(self, record: dict[str, object]) -> tuple[int, object]:
-        unknown = sorted(set(record) - LEAD_FIELDS)
+        unknown = sorted(set(record) - self.fields)
         if unknown:
             return 400, _error("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type Lead")
         missing = [name for name in ("LastName", "Company") if not record.get(name)]

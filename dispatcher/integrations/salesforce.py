@@ -31,7 +31,7 @@ FIELD_NAMES = {
 }
 LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
 DEFAULT_LEAD_SOURCE = "Purchased List"
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Salesforce's may differ: look a little earlier
+FIND_CLOCK_SKEW = timedelta(seconds=2)  # Salesforce's clock against ours: the window starts at the claim
 _API_VERSION = re.compile(r"v\d{2,3}\.\d")
 
 
@@ -62,7 +62,9 @@ class Salesforce:
     required_fields: tuple[str, ...] = ()  # Company falls back to the person's full name
 
     def __init__(self, *, login_url: str, client_id: str, client_secret: str, api_version: str,
-                 lead_source: str = DEFAULT_LEAD_SOURCE, custom_fields: Mapping[str, str] | None = None) -> None:
+                 lead_source: str = DEFAULT_LEAD_SOURCE, custom_fields: Mapping[str, str] | None = None,
+                 lead_id_field: str = "") -> None:
+        self.lead_id_field = lead_id_field  # a custom text field (External ID) that keeps our lead id
         self.lead_path = f"/services/data/{api_version}/sobjects/Lead/"
         self.query_path = f"/services/data/{api_version}/query/"
         self.lead_source = lead_source
@@ -77,13 +79,20 @@ class Salesforce:
     def translate(self, lead: Lead) -> CustomerRequest:
         record = {**crm_record(lead, FIELD_NAMES), "LeadSource": self.lead_source}
         record.update({field: lookup(lead, path) for field, path in self.custom_fields.items()})
+        if self.lead_id_field:
+            record[self.lead_id_field] = lead["id"]
         return CustomerRequest(path=self.lead_path, json_body={k: v for k, v in record.items() if v not in (None, "")})
 
     def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
-        """A SOQL query through the REST API for a Lead with this email created since `since` (minus clock skew)."""
+        """A SOQL query through the REST API: the Lead whose SALESFORCE_LEAD_ID_FIELD holds this lead's id (this
+        lead, never the person's other ones), else the first Lead with this email created since the claim of the
+        attempt in doubt (`since`, less a clock skew of seconds)."""
+        if self.lead_id_field:
+            soql = f"SELECT Id FROM Lead WHERE {self.lead_id_field} = '{_soql_string(lead['id'])}' LIMIT 1"
+            return CustomerRequest(path=self.query_path, method="GET", params={"q": soql})
         after = (since - FIND_CLOCK_SKEW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         soql = (f"SELECT Id FROM Lead WHERE Email = '{_soql_string(lead['email'])}' AND CreatedDate >= {after} "
-                "ORDER BY CreatedDate DESC LIMIT 1")
+                "ORDER BY CreatedDate ASC LIMIT 1")
         return CustomerRequest(path=self.query_path, method="GET", params={"q": soql})
 
     def found(self, answer: Answer, since: datetime) -> str | None:
@@ -144,4 +153,13 @@ def from_env(environ: Mapping[str, str]) -> Salesforce:
         raise ConfigurationError('SALESFORCE_CUSTOM_FIELDS maps custom fields to lead paths: {"Product__c": "product"}')
     return Salesforce(login_url=login_url, client_id=environ["SALESFORCE_CLIENT_ID"],
                       client_secret=environ["SALESFORCE_CLIENT_SECRET"], api_version=version,
-                      lead_source=environ.get("SALESFORCE_LEAD_SOURCE") or DEFAULT_LEAD_SOURCE, custom_fields=custom)
+                      lead_source=environ.get("SALESFORCE_LEAD_SOURCE") or DEFAULT_LEAD_SOURCE, custom_fields=custom,
+                      lead_id_field=_lead_id_field(environ.get("SALESFORCE_LEAD_ID_FIELD") or ""))
+
+
+def _lead_id_field(name: str) -> str:
+    """SALESFORCE_LEAD_ID_FIELD: a custom field's API name (`LeadPlug_Id__c`), or empty (look up by email)."""
+    if name and not re.fullmatch(r"[A-Za-z]\w{0,36}__c", name):
+        raise ConfigurationError(f"SALESFORCE_LEAD_ID_FIELD must be a custom field's API name ending in __c, "
+                                 f"not {name!r}")
+    return name

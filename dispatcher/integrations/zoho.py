@@ -37,7 +37,7 @@ NOT_FOUND_CODES = frozenset({"INVALID_URL_PATTERN", "INVALID_MODULE"})
 CUSTOMER_ERROR_CODES = frozenset({"INTERNAL_ERROR", "NO_PERMISSION", "FEATURE_NOT_SUPPORTED", "LIMIT_EXCEEDED",
                                   "LICENSE_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "INVALID_REQUEST_METHOD"})
 _API_VERSION = re.compile(r"v[1-9][0-9]?")
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Zoho's may differ: look a little earlier
+FIND_CLOCK_SKEW = timedelta(seconds=2)  # Zoho's clock against ours: the window starts at the claim, not minutes before
 
 
 def _errors(data: Any) -> list[dict[str, Any]]:
@@ -127,6 +127,31 @@ class Zoho:
                    and _created_since(record.get("Created_Time"), after)]
             return ids[0] if ids else None
         raise search_failed(self.classify(answer), answer, NAME)
+
+    def existing_id(self, answer: Answer) -> str | int | None:
+        """The record a DUPLICATE_DATA names (`details.duplicate_record.id`), for a lead in doubt."""
+        for error in _errors(answer.json()):
+            record = _details(error).get("duplicate_record") if error["code"] == "DUPLICATE_DATA" else None
+            found = record.get("id") if isinstance(record, dict) else None
+            if isinstance(found, (str, int)) and not isinstance(found, bool) and str(found):
+                return found
+        return None
+
+    def created_request(self, record_id: str | int) -> CustomerRequest:
+        """The record a duplicate named, with its creation time (`GET /crm/{version}/Leads/{id}`)."""
+        return CustomerRequest(path=f"{self.lead_path}/{record_id}", method="GET", params={"fields": "Created_Time"})
+
+    def created_at(self, answer: Answer) -> datetime | None:
+        """The record's Created_Time in a 200 {"data": [record]}; None when unreadable."""
+        data = answer.json() if answer.status == 200 else None
+        records = data.get("data") if isinstance(data, dict) else None
+        value = records[0].get("Created_Time") if isinstance(records, list) and records \
+            and isinstance(records[0], dict) else None
+        try:
+            created = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        return created if created is not None and created.tzinfo is not None else None
 
     def classify(self, answer: Answer) -> Outcome:
         errors = _errors(answer.json())
