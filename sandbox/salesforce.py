@@ -10,6 +10,8 @@
   Europe only, so a CountryCode outside it is refused), JSON_PARSER_ERROR.
 - `GET /services/data/vNN.N/query/?q=SELECT Id FROM Lead WHERE Email = '...' AND CreatedDate >= <datetime> ...`:
   {"totalSize", "done": true, "records": [{"attributes": {...}, "Id"}]}; another query: 400 MALFORMED_QUERY.
+- `GET /services/data/vNN.N/sobjects/Lead/{id}?fields=CreatedDate`: {"attributes", "Id", "CreatedDate"}; 404.
+  A DUPLICATES_DETECTED names the Lead it matched (`duplicateResult.matchResults[].matchRecords[].record.Id`).
 - Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500
   UNKNOWN_EXCEPTION), `+error503` (an HTML maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED),
   `+slowanswer` and `+noanswer` (an answer after the plug's deadline, the lead kept or not).
@@ -37,6 +39,7 @@ MAX_LENGTHS = {"FirstName": 40, "LastName": 80, "Email": 80, "Phone": 40, "Compa
                "PostalCode": 20, "City": 40, "Description": 32000}
 _LEAD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/?$")
 _QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
+_RECORD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/(?P<id>\w+)$")
 _FIND_QUERY = re.compile(r"SELECT Id FROM Lead WHERE Email = '(?P<email>(?:[^'\\]|\\.)*)' AND CreatedDate >= "
                          r"(?P<since>\S+) ORDER BY CreatedDate ASC LIMIT 1")
 _FIND_BY_FIELD = re.compile(r"SELECT Id FROM Lead WHERE (?P<field>\w+__c) = '(?P<value>(?:[^'\\]|\\.)*)' LIMIT 1")
@@ -63,6 +66,8 @@ class SalesforceSandbox(CrmSandbox):
             return self._create_lead(handler, request)
         if request.method == "GET" and _QUERY_PATH.match(path):
             return self._query(handler, request)
+        if request.method == "GET" and (record := _RECORD_PATH.match(path)):
+            return self._record(handler, request, record["id"])
         if self.sandbox_route(handler, request, path):
             return None
         return handler.send_json(404, _error("NOT_FOUND", "The requested resource does not exist"))
@@ -133,6 +138,18 @@ class SalesforceSandbox(CrmSandbox):
                    for lead_id in ids]
         handler.send_json(200, {"totalSize": len(records), "done": True, "records": records})
 
+    def _record(self, handler: Handler, request: Received, lead_id: str) -> None:
+        """One Lead by id with its CreatedDate (`?fields=` is served as if it named CreatedDate)."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            authorised, created = token in self.tokens, self.created_at.get(lead_id)
+        if not authorised:
+            return handler.send_json(401, _error("INVALID_SESSION_ID", "Session expired or invalid"))
+        if created is None:
+            return handler.send_json(404, _error("NOT_FOUND", "The requested resource does not exist"))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created * 1000) % 1000:03d}+0000"
+        return handler.send_json(200, {"attributes": {"type": "Lead"}, "Id": lead_id, "CreatedDate": stamp})
+
     def _check(self, record: dict[str, object]) -> tuple[int, object]:
         unknown = sorted(set(record) - self.fields)
         if unknown:
@@ -161,7 +178,11 @@ class SalesforceSandbox(CrmSandbox):
             return 400, _error("FIELD_CUSTOM_VALIDATION_EXCEPTION", "We only serve leads located in Europe")
         lead_id, created = self.take(email, record, lambda: "00Q" + secrets.token_hex(8)[:15])
         if not created:
+            match = {"entityType": "Lead", "errors": [], "matchEngine": "ExactMatchEngine", "size": 1,
+                     "rule": "Standard_Lead_Match_Rule_v1_0", "success": True,
+                     "matchRecords": [{"additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100.0,
+                                       "record": {"attributes": {"type": "Lead"}, "Id": lead_id}}]}
             return 400, [{"duplicateResult": {"allowSave": False, "duplicateRule": "Standard_Lead_Duplicate_Rule",
-                                              "duplicateRuleEntityType": "Lead", "matchResults": []},
+                                              "duplicateRuleEntityType": "Lead", "matchResults": [match]},
                           "errorCode": "DUPLICATES_DETECTED", "message": "Use one of these records?", "fields": []}]
         return 201, {"id": lead_id, "success": True, "errors": []}

@@ -106,6 +106,35 @@ class Salesforce:
             return ids[0] if ids else None
         raise search_failed(self.classify(answer), answer, NAME)
 
+    def existing_id(self, answer: Answer) -> str | None:
+        """The Lead a DUPLICATES_DETECTED matched (`duplicateResult.matchResults[].matchRecords[].record.Id`),
+        when the org's duplicate rule reports it."""
+        for error in _errors(answer.json()):
+            result = error.get("duplicateResult") if error.get("errorCode") == "DUPLICATES_DETECTED" else None
+            matches = result.get("matchResults") if isinstance(result, dict) else None
+            for match in matches if isinstance(matches, list) else []:
+                records = match.get("matchRecords") if isinstance(match, dict) else None
+                for item in records if isinstance(records, list) else []:
+                    record = item.get("record") if isinstance(item, dict) else None
+                    found = record.get("Id") if isinstance(record, dict) else None
+                    if isinstance(found, str) and found:
+                        return found
+        return None
+
+    def created_request(self, lead_id: str | int) -> CustomerRequest:
+        """The Lead a duplicate named, with its CreatedDate."""
+        return CustomerRequest(path=f"{self.lead_path}{lead_id}", method="GET", params={"fields": "CreatedDate"})
+
+    def created_at(self, answer: Answer) -> datetime | None:
+        """The Lead's CreatedDate ("2026-11-26T10:00:00.000+0000"); None when unreadable."""
+        data = answer.json() if answer.status == 200 else None
+        value = data.get("CreatedDate") if isinstance(data, dict) else None
+        try:
+            created = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        return created if created is not None and created.tzinfo is not None else None
+
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()
         if 200 <= answer.status < 300:
