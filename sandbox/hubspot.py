@@ -119,7 +119,8 @@ class HubSpotSandbox(LeadSandbox):
         if self.drops_first_request(email):
             return 500, _error("INTERNAL_ERROR", "the request was dropped (sandbox)")
         lead_id, created = self.take(email, properties, lambda: str(next(self._ids)))
-        self.answer_late_if_asked(email)
+        if created:
+            self.answer_late_if_asked(email)
         if not created:
             return 409, _error("CONFLICT", f"Contact already exists. Existing ID: {lead_id}")
         return 201, self._contact(lead_id)

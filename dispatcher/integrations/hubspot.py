@@ -51,7 +51,7 @@ _EXISTING_ID = re.compile(r"Existing ID: ?([0-9]{1,30})")
 _PROPERTY = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,99}")  # a property name worth naming back to the platform
 _EMBEDDED = "Property values were not valid: "
 SEARCH_PATH = CONTACTS_PATH + "/search"
-FIND_CLOCK_SKEW = timedelta(seconds=2)  # HubSpot's clock against ours: the window starts at the claim, not before
+FIND_CLOCK_SKEW = timedelta(seconds=1)  # HubSpot's clock against ours: the window starts at the claim, not before
 
 
 def _text(data: Any, key: str) -> str:

@@ -31,7 +31,7 @@ FIELD_NAMES = {
 }
 LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
 DEFAULT_LEAD_SOURCE = "Purchased List"
-FIND_CLOCK_SKEW = timedelta(seconds=2)  # Salesforce's clock against ours: the window starts at the claim
+FIND_CLOCK_SKEW = timedelta(seconds=1)  # Salesforce's clock against ours: the window starts at the claim
 _API_VERSION = re.compile(r"v\d{2,3}\.\d")
 
 

@@ -37,7 +37,7 @@ NOT_FOUND_CODES = frozenset({"INVALID_URL_PATTERN", "INVALID_MODULE"})
 CUSTOMER_ERROR_CODES = frozenset({"INTERNAL_ERROR", "NO_PERMISSION", "FEATURE_NOT_SUPPORTED", "LIMIT_EXCEEDED",
                                   "LICENSE_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "INVALID_REQUEST_METHOD"})
 _API_VERSION = re.compile(r"v[1-9][0-9]?")
-FIND_CLOCK_SKEW = timedelta(seconds=2)  # Zoho's clock against ours: the window starts at the claim, not minutes before
+FIND_CLOCK_SKEW = timedelta(seconds=1)  # Zoho's clock against ours: the window starts at the claim, not minutes before
 
 
 def _errors(data: Any) -> list[dict[str, Any]]:
