@@ -82,6 +82,8 @@ def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[s
         return None
     answer = _send(plug, request, deadline)
     found = plug.integration.found(answer, claim.since)  # type: ignore[attr-defined]
+    if found is not None and plug.ledger is not None and plug.ledger.created_by_another(found, claim, deadline):
+        return None  # the person's other lead, delivered by us: not this one
     return (found, answer) if found is not None else None
 
 
@@ -94,6 +96,8 @@ def delivered_earlier(plug: Plug, duplicate: Outcome, answer: Answer, claim: Cla
     existing_id = getattr(plug.integration, "existing_id", None)
     if existing is None and existing_id is not None:
         existing = existing_id(answer)
+    if existing is not None and plug.ledger is not None and plug.ledger.created_by_another(existing, claim, deadline):
+        return duplicate  # the record of another lead of ours (the person's): a true duplicate for this one
     created_request = getattr(plug.integration, "created_request", None)
     if existing is not None and created_request is not None:
         try:

@@ -83,10 +83,11 @@ class DynamoStore(Store):
                 raise NoTimeLeft(f"no time left for the DynamoDB ledger {self.table} ({left:.2f} s)")
             self.calls += 1
             try:
-                return getattr(self._client(fitting[-1]), operation)(TableName=self.table, **kwargs)
+                table = {} if operation == "transact_write_items" else {"TableName": self.table}
+                return getattr(self._client(fitting[-1]), operation)(**table, **kwargs)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
-                if code == CONDITION_FAILED:
+                if code == CONDITION_FAILED or (code == "TransactionCanceledException" and _condition_failed(exc)):
                     raise
                 failure: Exception = exc
                 if code not in RETRYABLE:
@@ -116,6 +117,23 @@ class DynamoStore(Store):
             return False
         return True
 
+    def put_also(self, item: Item, expected_version: int | None, also: Item) -> bool:
+        """One TransactWriteItems (one call; its two Puts need the PutItem permission the policy grants): the
+        conditional write, and `also` over whatever is there."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call("transact_write_items", TransactItems=[
+                {"Put": {"TableName": self.table, "Item": _attributes(item), **_condition(expected_version)}},
+                {"Put": {"TableName": self.table, "Item": _attributes(also)}}])
+        except ClientError as exc:  # a transaction cancelled by the condition
+            reasons = exc.response.get("CancellationReasons") or []
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons \
+                    and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise StoreUnavailable(f"the DynamoDB ledger {self.table} cannot be written: {exc}") from exc
+        return True
+
     def create(self, item: Item) -> Item | None:
         from botocore.exceptions import ClientError
 
@@ -128,6 +146,11 @@ class DynamoStore(Store):
                 return _item(item.key, old)
             return super().create(item)  # a DynamoDB that did not return the item: read it
         return None
+
+
+def _condition_failed(exc: Any) -> bool:
+    reasons = exc.response.get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
 
 
 def _condition(expected_version: int | None) -> dict[str, Any]:

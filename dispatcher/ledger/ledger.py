@@ -255,8 +255,29 @@ class Ledger:
             self.pending.add(item, lambda: self._write_settle(claim, item, outcome))
             return False
 
+    def record_key(self, customer_record_id: str | int) -> str:
+        """The key of the marker naming the lead whose request created this customer record (a hash)."""
+        return hashlib.sha256(f"{self.customer}\x00record\x00{customer_record_id}".encode()).hexdigest()
+
+    def created_by_another(self, customer_record_id: str | int, claim: Claim, deadline: Deadline) -> bool:
+        """Whether an earlier delivery of another lead id created this customer record (its marker says so): a
+        look-up for the lead in doubt must not take it for this one. Unknown (no marker, no store): False."""
+        try:
+            with within(self._budget(deadline)):
+                marker = self.store.get(self.record_key(customer_record_id))
+        except StoreUnavailable:
+            return False
+        lead_key = marker.record.get("lead_key") if marker is not None else None
+        return isinstance(lead_key, str) and lead_key != claim.key
+
     def _write_settle(self, claim: Claim, item: Item, outcome: Outcome) -> bool:
-        if self.store.put(item, claim.version):
+        created = outcome.reason == Reason.CREATED and item.record.get("sent") and outcome.customer_lead_id is not None
+        if created:  # this lead's own request created the record: say so, for the look-ups of other leads
+            marker = Item(self.record_key(outcome.customer_lead_id), 1,  # type: ignore[arg-type]
+                          {"lead_key": claim.key}, item.expires_at)
+            if self.store.put_also(item, claim.version, marker):
+                return True
+        elif self.store.put(item, claim.version):
             return True
         current = self.store.get(claim.key)
         if current is not None and current.version == item.version and current.record == item.record:

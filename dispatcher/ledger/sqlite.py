@@ -105,6 +105,26 @@ class SqliteStore(Store):
             raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
         return cursor.rowcount == 1
 
+    def put_also(self, item: Item, expected_version: int | None, also: Item) -> bool:
+        """One transaction: the compare-and-set, then `also` written over whatever is there."""
+        try:
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                written = self.put(item, expected_version)
+                if written:
+                    connection.execute(
+                        "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, 1, ?, ?) ON CONFLICT (pk) DO "
+                        "UPDATE SET version = version + 1, record = excluded.record, expires_at = excluded.expires_at",
+                        (also.key, json.dumps(also.record, separators=(",", ":")), also.expires_at))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
+        return written
+
     def _clean_now_and_then(self, connection: sqlite3.Connection) -> None:
         """Every CLEAN_EVERY new rows, delete the expired ones (a failure here is only a delay)."""
         self._created += 1

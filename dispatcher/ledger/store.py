@@ -82,6 +82,18 @@ class Store(ABC):
     def put(self, item: Item, expected_version: int | None) -> bool:
         """Write the item if the stored one is at `expected_version` (absent when None); False if it is not."""
 
+    def put_also(self, item: Item, expected_version: int | None, also: Item) -> bool:
+        """`put`, and when it writes, also write `also` whatever is stored under its key: at once where the store
+        can (a DynamoDB transaction: one call; one SQLite transaction); here, one write after the other."""
+        if not self.put(item, expected_version):
+            return False
+        current = self.get(also.key)
+        if not self.put(Item(also.key, (current.version + 1) if current else 1, also.record, also.expires_at),
+                        current.version if current else None):
+            logging.getLogger("leadplug").warning("ledger: the marker %s changed meanwhile; left as it is",
+                                                  also.key[:16])
+        return True
+
     def create(self, item: Item) -> Item | None:
         """Write the item if none has its key: None when written, else the item already there (read after the
         failed write here; DynamoDB returns it with the failed write itself, one call)."""

@@ -94,7 +94,7 @@ def test_a_throttled_settle_is_retried_within_the_answer_and_lands(emulator, pro
     ledger, lead = Ledger(dynamo_store(emulator, proxy), "acme", pending=PendingSettles()), make_lead()
     claim = ledger.begin(lead, "trace-1", deadline_in(2))
     assert isinstance(claim, Claim)
-    proxy.throttle(3, "PutItem")
+    proxy.throttle(3)
     assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True, within_s=2.0) is True
     proxy.calm()
     assert isinstance(ledger.begin(lead, "trace-2", deadline_in(2)), Replay)
@@ -117,7 +117,7 @@ def test_a_settle_that_fails_for_the_whole_answer_lands_after_it_and_is_never_a_
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")  # another process holds the file's write lock
     else:
-        proxy.throttle(-1, "PutItem")  # DynamoDB throttles every write
+        proxy.throttle(-1)  # DynamoDB throttles every call
     assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True, within_s=0.5) is False
     assert len(pending) == 1
     retry = ledger.begin(lead, "trace-2", deadline_in(2))  # the platform retries at once, same container

@@ -163,6 +163,29 @@ def test_a_salesforce_look_up_never_takes_the_persons_other_lead_sent_just_befor
     assert len(salesforce.leads) == 1
 
 
+def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(plug_for, ledger):
+    """The person's other lead is delivered while this one is in flight: its record is in the look-up's window,
+    but the ledger knows our other lead created it (its marker)."""
+    with SalesforceSandbox() as salesforce:
+        plug = plug_for(salesforce_env(salesforce.base_url, LEDGER=ledger, CUSTOMER_TIMEOUT_S=TIMEOUT_S))
+        email = f"lead+noanswer+{make_lead()['id']}@exemple.fr"
+        lead, other = make_lead(email=email), make_lead(email=email)
+        answers: list[tuple[int, dict[str, Any]]] = []
+        environ = os.environ  # chalice's test client swaps os.environ per request: two at once leave it swapped
+        try:
+            in_flight = threading.Thread(target=lambda: answers.append(plug.post(lead)))  # answered late, kept nothing
+            in_flight.start()
+            time.sleep(0.3)
+            assert plug.post(other)[0] == 201  # the other lead's record, created after this lead's claim
+            in_flight.join()
+        finally:
+            os.environ = environ  # noqa: B003 - putting back the very object chalice replaced
+        assert answers[0][0] == 502
+        status, envelope = plug.post(lead)
+    assert (status, envelope["error"]["reason"]) == (409, "duplicate")  # never "created" with the other's record
+    assert len(salesforce.leads) == 1
+
+
 def test_a_salesforce_look_up_by_our_lead_id_finds_this_lead(plug_for, tmp_path):
     with SalesforceSandbox(extra_fields=("LeadPlug_Id__c",)) as salesforce:
         plug = plug_for(salesforce_env(salesforce.base_url, LEDGER=f"sqlite:{tmp_path / 'ledger.sqlite3'}",
@@ -277,7 +300,7 @@ def test_an_accepted_lead_whose_settle_meets_a_throttling_dynamodb_is_replayed_n
         monkeypatch.setenv(name, value)
     table = f"throttled-{time.monotonic_ns()}"
     create_ledger_table(emulator_client(emulator), table)
-    with _Accepting(lambda: proxy.throttle(-1, "PutItem")) as customer:
+    with _Accepting(lambda: proxy.throttle(-1)) as customer:
         plug = _accepting_plug(plug_for, tmp_path, customer, f"dynamodb:{table}")
         lead = make_lead()
         first = plug.post(lead)
@@ -288,7 +311,7 @@ def test_an_accepted_lead_whose_settle_meets_a_throttling_dynamodb_is_replayed_n
             time.sleep(0.1)
         later = plug.post(lead)
     assert first[0] == again[0] == later[0] == 201 and customer.received == 1
-    assert proxy.calls["PutItem"] > 2  # the settle was throttled, retried, and landed
+    assert proxy.calls["TransactWriteItems"] > 2  # the settle was throttled, retried, and landed
 
 
 # --- DynamoDB at Powertools' price ----------------------------------------------------------------------------------
