@@ -48,7 +48,8 @@ class SqliteStore(Store):
 
     def _bound(self, connection: sqlite3.Connection) -> None:
         """Wait for a locked file no longer than the lead's deadline allows (set only when it changes enough)."""
-        busy_ms = int(time_left() * 1000) // 50 * 50
+        left_ms = int(time_left() * 1000)
+        busy_ms = left_ms // 100 * 100 if left_ms < 1000 else left_ms // 1000 * 1000  # floored: never beyond
         if busy_ms != self._local.busy_ms:
             connection.execute(f"PRAGMA busy_timeout={busy_ms}")
             self._local.busy_ms = busy_ms
