@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from dispatcher import privacy
+from dispatcher import chain, privacy
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead, lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.envelopes import envelope
 from dispatcher.errors import CustomerFailure, LeadEnded
-from dispatcher.integrations.base import CustomerRequest, CustomerSession
+from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
 from dispatcher.ledger import Claim, Replay, StoreUnavailable
 from dispatcher.ledger.store import within
 from dispatcher.machine import Journey, journey
@@ -76,15 +76,12 @@ def _send(plug: Plug, request: CustomerRequest, deadline: Deadline,
 def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[str | int, Answer] | None:
     """Ask the customer whether it holds a lead an earlier attempt left in doubt: its id, or None when it
     does not or the integration cannot look leads up. A failed search ends the lead (LeadEnded)."""
-    find_request = getattr(plug.integration, "find_request", None)
-    request = find_request(lead, claim.since) if find_request is not None else None
-    if request is None:
+    if not isinstance(plug.integration, Finder):
         return None
-    answer = _send(plug, request, deadline)
-    found = plug.integration.found(answer, claim.since)  # type: ignore[attr-defined]
-    if found is not None and plug.ledger is not None and plug.ledger.created_by_another(found, claim, deadline):
+    found = chain.find(plug.integration, lead, claim.since, lambda request, _: _send(plug, request, deadline))
+    if found is not None and plug.ledger is not None and plug.ledger.created_by_another(found[0], claim, deadline):
         return None  # the person's other lead, delivered by us: not this one
-    return (found, answer) if found is not None else None
+    return found
 
 
 def delivered_earlier(plug: Plug, duplicate: Outcome, answer: Answer, claim: Claim, deadline: Deadline) -> Outcome:
@@ -146,13 +143,14 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
             with within(deadline.remaining()):
                 lead.probe = plug.health.admit(deadline.answer_remaining())
         try:
-            answer = _send(plug, request, deadline, on_sent=lead.request_left)
+            outcome, answer = chain.exchange(
+                plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
+                on_sent=lead.request_left, **chain.memory_of(plug.ledger, valid_lead, lead.claim))
         finally:
             lead.exchange_ended()
         lead.answered = True
         if plug.ledger is not None and lead.response_ms is not None:
             plug.ledger.round_trips.observe(lead.response_ms / 1000)
-        outcome = plug.integration.classify(answer)
         if lead.claim is not None and lead.claim.in_doubt and outcome.state == Reason.DUPLICATE.value:
             outcome = delivered_earlier(plug, outcome, answer, lead.claim, deadline)
         return outcome, answer

@@ -45,6 +45,10 @@ _FIND_QUERY = re.compile(r"SELECT Id FROM Lead WHERE Email = '(?P<email>(?:[^'\\
 _FIND_BY_FIELD = re.compile(r"SELECT Id FROM Lead WHERE (?P<field>\w+__c) = '(?P<value>(?:[^'\\]|\\.)*)' LIMIT 1")
 
 
+# Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
+MAKE_RUN = {"salesforce": ("SalesforceSandbox", 8001, {})}
+
+
 def _error(code: str, message: str, fields: list[str] | None = None) -> list[dict[str, object]]:
     return [{"message": message, "errorCode": code, "fields": fields or []}]
 

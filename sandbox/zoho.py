@@ -40,6 +40,10 @@ _SEARCH_PATH = re.compile(r"^/crm/v[2-8]/Leads/search$")
 _RECORD_PATH = re.compile(r"^/crm/v[2-8]/Leads/(?P<id>[^/]+)$")
 
 
+# Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
+MAKE_RUN = {"zoho": ("ZohoSandbox", 8002, {})}
+
+
 def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "details": details, "message": message, "status": "error"}
 
