@@ -11,13 +11,7 @@ error's code in `errors[].code` (or, in older answers, inside the message: "Prop
 fields, PROPERTY_DOESNT_EXIST is our mapping's mistake (customer_error), any other code refuses the lead; 401,
 403 MISSING_SCOPES: unauthorized; 429 (errorType RATE_LIMIT, policyName): customer_error, never retried.
 
-Look-up (SPEC section 8, a lead in doubt): HubSpot's CRM search, `POST /crm/v3/objects/contacts/search` with
-one filter group: our lead id in the property HUBSPOT_LEAD_ID_PROPERTY names (a single-line text property the
-portal has, written with every contact: it matches this lead, never the person's other leads), else the email
-with `createdate` GTE the attempt in doubt's claim. HubSpot's search index may lag a new contact by seconds: a
-contact it misses is then created again and answered 409 naming it, and `created_at` (`GET
-/crm/v3/objects/contacts/{id}?properties=createdate`) tells whether our attempt in doubt created it
-(`delivered_earlier`) or it was there before (a true duplicate).
+Look-up of a lead in doubt: hubspot_search.py.
 """
 
 from __future__ import annotations
@@ -25,21 +19,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.crm import crm_record, lead_field_names
+from dispatcher.integrations.hubspot_search import CONTACTS_PATH, HubSpotSearch
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
 
 NAME = "HubSpot"
 DEFAULT_API_URL = "https://api.hubapi.com"
-CONTACTS_PATH = "/crm/v3/objects/contacts"
 FIELD_NAMES = {
     "first_name": "firstname", "last_name": "lastname", "email": "email", "phone": "phone", "company": "company",
     "street": "address", "postal_code": "zip", "city": "city", "country": "country",
@@ -50,8 +43,6 @@ NOT_ABOUT_THE_LEAD = frozenset({"PROPERTY_DOESNT_EXIST"})  # a property the port
 _EXISTING_ID = re.compile(r"Existing ID: ?([0-9]{1,30})")
 _PROPERTY = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,99}")  # a property name worth naming back to the platform
 _EMBEDDED = "Property values were not valid: "
-SEARCH_PATH = CONTACTS_PATH + "/search"
-FIND_CLOCK_SKEW = timedelta(seconds=1)  # HubSpot's clock against ours: the window starts at the claim, not before
 
 
 def _text(data: Any, key: str) -> str:
@@ -83,7 +74,7 @@ def _errors(data: Any) -> list[tuple[str, list[str], str]]:
             if isinstance(item, dict) and isinstance(item.get("error"), str)] if isinstance(embedded, list) else []
 
 
-class HubSpot:
+class HubSpot(HubSpotSearch):
     name = "hubspot"
     required_fields: tuple[str, ...] = ()  # HubSpot requires no property of a contact sent with an email
 
@@ -96,49 +87,6 @@ class HubSpot:
         if self.lead_id_property:
             properties[self.lead_id_property] = lead["id"]
         return CustomerRequest(path=CONTACTS_PATH, json_body={"properties": properties})
-
-    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
-        """HubSpot's search for the contact of this lead: by our lead id where the portal keeps it, else by
-        email among the contacts created since the attempt in doubt."""
-        if self.lead_id_property:
-            filters = [{"propertyName": self.lead_id_property, "operator": "EQ", "value": lead["id"]}]
-        else:
-            after = int((since - FIND_CLOCK_SKEW).timestamp() * 1000)
-            filters = [{"propertyName": "email", "operator": "EQ", "value": lead["email"]},
-                       {"propertyName": "createdate", "operator": "GTE", "value": str(after)}]
-        return CustomerRequest(path=SEARCH_PATH, json_body={
-            "filterGroups": [{"filters": filters}], "properties": ["createdate"], "limit": 1,
-            "sorts": [{"propertyName": "createdate", "direction": "ASCENDING"}]})
-
-    def found(self, answer: Answer, since: datetime) -> str | None:
-        """The contact's id in a search's answer (200 {"total", "results": [{"id", ...}]}), None when none;
-        LeadEnded when the search failed."""
-        data = answer.json()
-        results = data.get("results") if isinstance(data, dict) else None
-        if answer.status == 200 and isinstance(results, list):
-            ids = [str(item["id"]) for item in results if isinstance(item, dict)
-                   and isinstance(item.get("id"), (str, int)) and not isinstance(item["id"], bool) and item["id"] != ""]
-            return ids[0] if ids else None
-        raise search_failed(self.classify(answer), answer, NAME)
-
-    def created_request(self, contact_id: str | int) -> CustomerRequest:
-        """The contact a 409 named, with its creation date."""
-        return CustomerRequest(path=f"{CONTACTS_PATH}/{contact_id}", method="GET",
-                               params={"properties": "createdate"})
-
-    def created_at(self, answer: Answer) -> datetime | None:
-        """When HubSpot created the contact (`properties.createdate`, else `createdAt`); None when unreadable."""
-        data = answer.json() if answer.status == 200 else None
-        properties = data.get("properties") if isinstance(data, dict) else None
-        for value in (properties.get("createdate") if isinstance(properties, dict) else None,
-                      data.get("createdAt") if isinstance(data, dict) else None):
-            if isinstance(value, str):
-                try:
-                    created = datetime.fromisoformat(value.replace("Z", "+00:00"))
-                except ValueError:
-                    continue
-                return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
-        return None
 
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()

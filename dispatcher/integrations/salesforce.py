@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.crm import crm_record, lead_field_names
+from dispatcher.integrations.salesforce_search import SalesforceSearch, errors_of
 from dispatcher.jsonpath import lookup
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
@@ -31,14 +31,7 @@ FIELD_NAMES = {
 }
 LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
 DEFAULT_LEAD_SOURCE = "Purchased List"
-FIND_CLOCK_SKEW = timedelta(seconds=1)  # Salesforce's clock against ours: the window starts at the claim
 _API_VERSION = re.compile(r"v\d{2,3}\.\d")
-
-
-def _errors(data: Any) -> list[dict[str, Any]]:
-    if isinstance(data, list) and data and all(isinstance(item, dict) and "errorCode" in item for item in data):
-        return data
-    return []
 
 
 def _field_names(fields: Any) -> list[str]:
@@ -48,16 +41,11 @@ def _field_names(fields: Any) -> list[str]:
     return [name for name in fields if isinstance(name, str) and name] if isinstance(fields, list) else []
 
 
-def _soql_string(value: str) -> str:
-    """A value inside a SOQL string literal: backslashes and quotes escaped, as Salesforce documents."""
-    return value.replace("\\", "\\\\").replace("'", "\\'")
-
-
 def _session_expired(answer: Answer) -> bool:
-    return answer.status == 401 and any(e.get("errorCode") == "INVALID_SESSION_ID" for e in _errors(answer.json()))
+    return answer.status == 401 and any(e.get("errorCode") == "INVALID_SESSION_ID" for e in errors_of(answer.json()))
 
 
-class Salesforce:
+class Salesforce(SalesforceSearch):
     name = "salesforce"
     required_fields: tuple[str, ...] = ()  # Company falls back to the person's full name
 
@@ -83,58 +71,6 @@ class Salesforce:
             record[self.lead_id_field] = lead["id"]
         return CustomerRequest(path=self.lead_path, json_body={k: v for k, v in record.items() if v not in (None, "")})
 
-    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
-        """A SOQL query through the REST API: the Lead whose SALESFORCE_LEAD_ID_FIELD holds this lead's id (this
-        lead, never the person's other ones), else the first Lead with this email created since the claim of the
-        attempt in doubt (`since`, less a clock skew of seconds)."""
-        if self.lead_id_field:
-            soql = f"SELECT Id FROM Lead WHERE {self.lead_id_field} = '{_soql_string(lead['id'])}' LIMIT 1"
-            return CustomerRequest(path=self.query_path, method="GET", params={"q": soql})
-        after = (since - FIND_CLOCK_SKEW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        soql = (f"SELECT Id FROM Lead WHERE Email = '{_soql_string(lead['email'])}' AND CreatedDate >= {after} "
-                "ORDER BY CreatedDate ASC LIMIT 1")
-        return CustomerRequest(path=self.query_path, method="GET", params={"q": soql})
-
-    def found(self, answer: Answer, since: datetime) -> str | None:
-        """The Lead's Id in a query's answer (the query itself asks for leads created since `since`), None when
-        it holds no record; LeadEnded when the query failed."""
-        data = answer.json()
-        records = data.get("records") if isinstance(data, dict) else None
-        if answer.status == 200 and isinstance(records, list):
-            ids = [record["Id"] for record in records if isinstance(record, dict)
-                   and isinstance(record.get("Id"), str) and record["Id"]]
-            return ids[0] if ids else None
-        raise search_failed(self.classify(answer), answer, NAME)
-
-    def existing_id(self, answer: Answer) -> str | None:
-        """The Lead a DUPLICATES_DETECTED matched (`duplicateResult.matchResults[].matchRecords[].record.Id`),
-        when the org's duplicate rule reports it."""
-        for error in _errors(answer.json()):
-            result = error.get("duplicateResult") if error.get("errorCode") == "DUPLICATES_DETECTED" else None
-            matches = result.get("matchResults") if isinstance(result, dict) else None
-            for match in matches if isinstance(matches, list) else []:
-                records = match.get("matchRecords") if isinstance(match, dict) else None
-                for item in records if isinstance(records, list) else []:
-                    record = item.get("record") if isinstance(item, dict) else None
-                    found = record.get("Id") if isinstance(record, dict) else None
-                    if isinstance(found, str) and found:
-                        return found
-        return None
-
-    def created_request(self, lead_id: str | int) -> CustomerRequest:
-        """The Lead a duplicate named, with its CreatedDate."""
-        return CustomerRequest(path=f"{self.lead_path}{lead_id}", method="GET", params={"fields": "CreatedDate"})
-
-    def created_at(self, answer: Answer) -> datetime | None:
-        """The Lead's CreatedDate ("2026-11-26T10:00:00.000+0000"); None when unreadable."""
-        data = answer.json() if answer.status == 200 else None
-        value = data.get("CreatedDate") if isinstance(data, dict) else None
-        try:
-            created = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            return None
-        return created if created is not None and created.tzinfo is not None else None
-
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()
         if 200 <= answer.status < 300:
@@ -142,7 +78,7 @@ class Salesforce:
             if isinstance(lead_id, str) and lead_id and data.get("success") is not False:
                 return Outcome.of(Reason.CREATED, customer_lead_id=lead_id)
             return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered {answer.status} without a Lead id")
-        errors = _errors(data)
+        errors = errors_of(data)
         codes = [str(error.get("errorCode")) for error in errors]
         message = "; ".join(str(error.get("message", "")) for error in errors if error.get("message"))
         if "DUPLICATES_DETECTED" in codes:
