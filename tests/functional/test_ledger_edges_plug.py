@@ -175,7 +175,9 @@ def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(p
         try:
             in_flight = threading.Thread(target=lambda: answers.append(plug.post(lead)))  # answered late, kept nothing
             in_flight.start()
-            time.sleep(0.3)
+            give_up = time.monotonic() + 10
+            while not salesforce.journal.matching("/sobjects/Lead") and time.monotonic() < give_up:
+                time.sleep(0.05)  # until the first lead reached the customer (which holds it without answering)
             assert plug.post(other)[0] == 201  # the other lead's record, created after this lead's claim
             in_flight.join()
         finally:
