@@ -143,9 +143,10 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
             with within(deadline.remaining()):
                 lead.probe = plug.health.admit(deadline.answer_remaining())
         try:
-            outcome, answer = chain.exchange(
-                plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
-                on_sent=lead.request_left, **chain.memory_of(plug.ledger, valid_lead, lead.claim))
+            with within(deadline.remaining()):  # a chain's step memory writes to the store: bounded too
+                outcome, answer = chain.exchange(
+                    plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
+                    on_sent=lead.request_left, **chain.memory_of(plug.ledger, valid_lead, lead.claim))
         finally:
             lead.exchange_ended()
         lead.answered = True
