@@ -35,6 +35,7 @@ from dispatcher.reasons import ENDINGS, Reason, ending_of
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
 REPLAYED_HEADER = "Idempotent-Replayed"
 ANSWER_RESERVE_S = 0.3  # kept for the Rollbar report and the answer itself after the ledger's steps
+UNKNOWN_ROUND_TRIP_SHARE = 0.5  # before the first answer: a send needs half the customer timeout left
 CREATED_CLOCK_SKEW = timedelta(seconds=2)  # the customer's clock against ours, when comparing creation times
 
 
@@ -136,7 +137,8 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
                     lead.ended_by = "find"
                     return Outcome.of(Reason.CREATED, "The customer already holds this lead, delivered by an "
                                                       "earlier attempt", customer_lead_id=found[0]), found[1]
-            if begun.waited and begun.in_doubt and not plug.ledger.time_to_send(deadline):
+            if begun.waited and begun.in_doubt and not plug.ledger.time_to_send(deadline, UNKNOWN_ROUND_TRIP_SHARE
+                                                                                 * plug.customer_timeout_s):
                 raise LeadEnded(Outcome.of(Reason.IN_PROGRESS, "Another request's attempt at this lead ended in "
                                                                "doubt too late to send it again now; retry later"))
         if plug.health is not None:

@@ -5,8 +5,9 @@ are answers), delivery pauses for `pause_s`: leads answer 502 `customer_paused` 
 time the pause ends. After the pause one lead probes: its success resumes delivery, its failure starts a new
 pause. The state is one item of the ledger's store (shared by every container), changed by compare-and-set;
 pausing and resuming are one log line and one Rollbar warning each, written by the request that changed it.
-Each container trusts its last look at the state for CACHE_S (1 s): a pause another container starts is seen
-here within a second, and a healthy customer costs at most one read a second, no write.
+Each container trusts its last look at a healthy state (no failure, no pause) for CACHE_S (1 s), and reads any
+other state afresh, once a lead: a healthy customer costs at most one read a second and no write; a pause other
+containers start after this one's last healthy look is seen here within a second.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +31,8 @@ DEFAULT_PAUSE_S = 60.0
 FAILURES = frozenset({Reason.CUSTOMER_TIMEOUT, Reason.CUSTOMER_UNREACHABLE, Reason.CUSTOMER_ERROR})
 KEEP_S = 24 * 3600  # how long the store keeps a health item nobody touches
 ATTEMPTS = 5  # compare-and-set retries before giving up on a change (health never fails a lead)
-CACHE_S = 1.0  # how long a container trusts its last look at the state: at most one read a lead, often none
+CACHE_S = 1.0  # how long a container trusts its last look at a healthy state (no failure, no pause)
+_seen: ContextVar[tuple[str, Item | None] | None] = ContextVar("health_seen", default=None)  # this lead's look
 _log = logging.getLogger("leadplug.transitions")
 
 
@@ -45,6 +48,12 @@ class Change:
 def _number(value: Any) -> float | None:
     """A number of the stored state, None when absent or not a number (an item of another shape)."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _healthy(item: Item | None) -> bool:
+    """A state with no failure counted and no pause: the one a container may trust for CACHE_S."""
+    state = item.record if item is not None and isinstance(item.record, dict) else {}
+    return not _number(state.get("failures")) and _number(state.get("paused_until")) is None
 
 
 def _iso(epoch: float) -> str:
@@ -63,6 +72,7 @@ class Health:
 
         Reads the shared state at most once (none when this container read or wrote it less than CACHE_S ago)."""
         item = self._read(fresh=False)
+        _seen.set((self.key, item))  # what `record` starts from, for this lead: one read a lead at most
         for _ in range(ATTEMPTS):
             now = time.time()
             if item is None:
@@ -87,7 +97,9 @@ class Health:
         failed = reason in FAILURES
         if not failed and not answered:
             return None  # the customer was not asked (invalid lead, ledger, pause): nothing learnt
-        item = self._read(fresh=False)
+        seen = _seen.get()
+        _seen.set(None)
+        item = seen[1] if seen is not None and seen[0] == self.key else self._read(fresh=False)
         for _ in range(ATTEMPTS):
             now = time.time()
             state = dict(item.record) if item is not None and isinstance(item.record, dict) else {}
@@ -116,7 +128,8 @@ class Health:
     def _read(self, fresh: bool) -> Item | None:
         """The state item: this container's last look when under CACHE_S old (unless `fresh`), else the store's.
         A store that cannot answer, or a row that cannot be read, reads as healthy (health never fails a lead)."""
-        if not fresh and self._cached is not None and time.monotonic() - self._cached[1] < CACHE_S:
+        if not fresh and self._cached is not None and time.monotonic() - self._cached[1] < CACHE_S \
+                and _healthy(self._cached[0]):
             return self._cached[0]
         try:
             item = self.store.get(self.key)

@@ -149,8 +149,6 @@ class Ledger:
                         raise LeadEnded(_in_progress())
                     time.sleep(pause)
                 else:
-                    if waited and _previous_attempt(item.record) is not None and not self.time_to_send(deadline):
-                        raise LeadEnded(_in_progress())  # the copy it waited for ended in doubt, too late now
                     claim = self._claim(key, fingerprint, item, trace_id, deadline, now)
                     if claim is not None:
                         return replace(claim, waited=waited)
@@ -184,10 +182,11 @@ class Ledger:
         that is all but over (the claim of a lead that then finds no time to be sent, and says so)."""
         return max(deadline.remaining(), deadline.answer_remaining() - ANSWER_RESERVE_S)
 
-    def time_to_send(self, deadline: Deadline) -> bool:
-        """Whether a send fits in the time left: at least the customer's usual round trip (unknown: no)."""
+    def time_to_send(self, deadline: Deadline, unknown_s: float) -> bool:
+        """Whether a send fits in the time left: at least the customer's usual round trip (`unknown_s` before
+        this process has seen one)."""
         usual = self.round_trips.usual()
-        return usual is not None and deadline.remaining() >= usual
+        return deadline.remaining() >= (usual if usual is not None else unknown_s)
 
     def _decide(self, item: Item, fingerprint: str, trace_id: str, now: float) -> str | Replay | Claim:
         if item.expires_at <= now:

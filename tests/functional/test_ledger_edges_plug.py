@@ -63,6 +63,12 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     return f"dynamodb:{table}"
 
 
+def warm(plug: Any, **fields: Any) -> None:
+    """One lead first: boto3's import and clients, the token, the connection are made, so that the lead under test
+    meets its 1 s customer deadline on a busy machine."""
+    assert plug.post(make_lead(**fields))[0] in (200, 201)
+
+
 def hubspot_env(sandbox: HubSpotSandbox, ledger: str, **extra: str) -> dict[str, str]:
     return {**COMMON, "CUSTOMER": "hubspot", "HUBSPOT_API_URL": sandbox.base_url, "HUBSPOT_TOKEN": TOKEN,
             "LEDGER": ledger, "CUSTOMER_TIMEOUT_S": TIMEOUT_S, **extra}
@@ -77,16 +83,17 @@ def creates(sandbox: CustomerServer, path_end: str) -> int:
 def test_hubspot_in_doubt_then_409_naming_our_contact_is_delivered_earlier(plug_for, ledger):
     with HubSpotSandbox(search_lag_s=60) as hubspot:  # its search index has not seen the new contact yet
         plug = plug_for(hubspot_env(hubspot, ledger))
+        warm(plug)
         lead = make_lead(email=f"lead+slowanswer+{make_lead()['id']}@exemple.fr")
         first = plug.post(lead)
         assert (first[0], first[1]["error"]["reason"]) == (502, "customer_timeout")
         status, envelope = plug.post(lead)
         again = plug.post(lead)
-    contact_id, = hubspot.leads
+    contact_id, = (key for key, contact in hubspot.leads.items() if contact["email"] == lead["email"])
     assert (status, envelope["customer_lead_id"]) == (200, contact_id)  # accepted: never 409, never sold twice
     assert envelope["previous_attempt"]["trace_id"] and "error" not in envelope
     assert again == (200, {**envelope, "request_details": again[1]["request_details"]})  # replayed
-    assert len(hubspot.leads) == 1
+    assert len(hubspot.leads) == 2  # the warm-up's and this lead's
 
 
 def test_hubspot_in_doubt_then_409_naming_an_older_contact_is_a_true_duplicate(plug_for, tmp_path):
@@ -121,6 +128,8 @@ class _DedupingWebhook(CustomerServer):
 
     def route(self, handler: Handler, request: Received) -> None:
         email = request.json()["email"]
+        if email.startswith("warm"):
+            return handler.send_json(201, {"id": "warm"})
         if email in self.kept:
             return handler.send_json(409, {"error": "duplicate", "id": self.kept[email]})
         self.kept[email] = f"W-{len(self.kept) + 1}"
@@ -137,6 +146,7 @@ def test_a_webhook_in_doubt_whose_dedupe_answers_duplicate_is_delivered_earlier(
         path.write_text(json.dumps(config), encoding="utf-8")
         plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
                          "LEDGER": ledger})
+        warm(plug, email=f"warm.{make_lead()['id']}@exemple.fr")
         lead = make_lead()
         assert plug.post(lead)[0] == 502
         status, envelope = plug.post(lead)
@@ -150,6 +160,7 @@ def test_a_webhook_in_doubt_whose_dedupe_answers_duplicate_is_delivered_earlier(
 def test_a_salesforce_look_up_never_takes_the_persons_other_lead_sent_just_before(plug_for, ledger):
     with SalesforceSandbox() as salesforce:
         plug = plug_for(salesforce_env(salesforce.base_url, LEDGER=ledger, CUSTOMER_TIMEOUT_S=TIMEOUT_S))
+        warm(plug)
         email = f"lead+noanswer+{make_lead()['id']}@exemple.fr"
         salesforce._dropped.add(email)  # the person's first lead is served at once
         first_lead = make_lead(email=email)
@@ -160,7 +171,7 @@ def test_a_salesforce_look_up_never_takes_the_persons_other_lead_sent_just_befor
         assert plug.post(lead)[0] == 502
         status, envelope = plug.post(lead)
     assert (status, envelope["error"]["reason"]) == (409, "duplicate")  # the truth: the customer had this person
-    assert len(salesforce.leads) == 1
+    assert len(salesforce.leads) == 2  # the warm-up's and the person's
 
 
 def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(plug_for, ledger):
@@ -168,6 +179,7 @@ def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(p
     but the ledger knows our other lead created it (its marker)."""
     with SalesforceSandbox() as salesforce:
         plug = plug_for(salesforce_env(salesforce.base_url, LEDGER=ledger, CUSTOMER_TIMEOUT_S=TIMEOUT_S))
+        warm(plug)
         email = f"lead+noanswer+{make_lead()['id']}@exemple.fr"
         lead, other = make_lead(email=email), make_lead(email=email)
         answers: list[tuple[int, dict[str, Any]]] = []
@@ -176,7 +188,8 @@ def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(p
             in_flight = threading.Thread(target=lambda: answers.append(plug.post(lead)))  # answered late, kept nothing
             in_flight.start()
             give_up = time.monotonic() + 10
-            while not salesforce.journal.matching("/sobjects/Lead") and time.monotonic() < give_up:
+            while not [r for r in salesforce.journal.matching("/sobjects/Lead") if email.encode() in r.body] \
+                    and time.monotonic() < give_up:
                 time.sleep(0.05)  # until the first lead reached the customer (which holds it without answering)
             assert plug.post(other)[0] == 201  # the other lead's record, created after this lead's claim
             in_flight.join()
@@ -185,7 +198,7 @@ def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(p
         assert answers[0][0] == 502
         status, envelope = plug.post(lead)
     assert (status, envelope["error"]["reason"]) == (409, "duplicate")  # never "created" with the other's record
-    assert len(salesforce.leads) == 1
+    assert len(salesforce.leads) == 2  # the warm-up's and the person's
 
 
 def test_a_salesforce_look_up_by_our_lead_id_finds_this_lead(plug_for, tmp_path):
