@@ -33,6 +33,9 @@ def merged(templates: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    if {"-h", "--help"} & set(argv[1:2]):
+        print(__doc__.strip())
+        return 0
     if len(argv) < 3:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
