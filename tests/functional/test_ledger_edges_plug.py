@@ -64,9 +64,9 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
 
 
 def warm(plug: Any, **fields: Any) -> None:
-    """One lead first: boto3's import and clients, the token, the connection are made, so that the lead under test
-    meets its 1 s customer deadline on a busy machine."""
-    assert plug.post(make_lead(**fields))[0] in (200, 201)
+    """One lead first (whatever its end): boto3's import and clients, the token, the connection are made, so that
+    the lead under test meets its 1 s customer deadline on a busy machine."""
+    plug.post(make_lead(**fields))
 
 
 def hubspot_env(sandbox: HubSpotSandbox, ledger: str, **extra: str) -> dict[str, str]:
@@ -89,11 +89,10 @@ def test_hubspot_in_doubt_then_409_naming_our_contact_is_delivered_earlier(plug_
         assert (first[0], first[1]["error"]["reason"]) == (502, "customer_timeout")
         status, envelope = plug.post(lead)
         again = plug.post(lead)
-    contact_id, = (key for key, contact in hubspot.leads.items() if contact["email"] == lead["email"])
+    contact_id, = (key for key, contact in hubspot.leads.items() if contact["email"] == lead["email"])  # one
     assert (status, envelope["customer_lead_id"]) == (200, contact_id)  # accepted: never 409, never sold twice
     assert envelope["previous_attempt"]["trace_id"] and "error" not in envelope
     assert again == (200, {**envelope, "request_details": again[1]["request_details"]})  # replayed
-    assert len(hubspot.leads) == 2  # the warm-up's and this lead's
 
 
 def test_hubspot_in_doubt_then_409_naming_an_older_contact_is_a_true_duplicate(plug_for, tmp_path):
@@ -171,7 +170,7 @@ def test_a_salesforce_look_up_never_takes_the_persons_other_lead_sent_just_befor
         assert plug.post(lead)[0] == 502
         status, envelope = plug.post(lead)
     assert (status, envelope["error"]["reason"]) == (409, "duplicate")  # the truth: the customer had this person
-    assert len(salesforce.leads) == 2  # the warm-up's and the person's
+    assert sum(record.get("Email") == email for record in salesforce.leads.values()) == 1
 
 
 def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(plug_for, ledger):
@@ -198,7 +197,7 @@ def test_a_look_up_never_takes_a_record_another_lead_of_ours_created_meanwhile(p
         assert answers[0][0] == 502
         status, envelope = plug.post(lead)
     assert (status, envelope["error"]["reason"]) == (409, "duplicate")  # never "created" with the other's record
-    assert len(salesforce.leads) == 2  # the warm-up's and the person's
+    assert sum(record.get("Email") == email for record in salesforce.leads.values()) == 1
 
 
 def test_a_salesforce_look_up_by_our_lead_id_finds_this_lead(plug_for, tmp_path):
