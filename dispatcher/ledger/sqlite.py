@@ -47,10 +47,12 @@ class SqliteStore(Store):
         return connection
 
     def _bound(self, connection: sqlite3.Connection) -> None:
-        """Wait for a locked file no longer than the lead's deadline allows (set only when it changes enough)."""
+        """Wait for a locked file no longer than the lead's deadline allows: the busy timeout shrinks as soon as the
+        time left does, and grows back only when it doubles (one PRAGMA a lead at most, often none)."""
         left_ms = int(time_left() * 1000)
         busy_ms = left_ms // 100 * 100 if left_ms < 1000 else left_ms // 1000 * 1000  # floored: never beyond
-        if busy_ms != self._local.busy_ms:
+        current = self._local.busy_ms
+        if current < 0 or busy_ms < current or busy_ms > 2 * current:  # shrink at once, grow only by much
             connection.execute(f"PRAGMA busy_timeout={busy_ms}")
             self._local.busy_ms = busy_ms
 
