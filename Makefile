@@ -36,8 +36,8 @@ quick: $(STAMP)  ## the inner loop: lint, unit and functional tests (no packagin
 fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123; a failure prints its curl and the replay command
 	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -x -q --timeout=0
 
-check-customer: $(STAMP)  ## a webhook customer's file, its examples and a stage's variables: make check-customer FILE=customers/x.json [STAGE=x-dev]
-	$(BIN)/python scripts/check_customer.py $(FILE) $(if $(STAGE),--stage $(STAGE))
+check-customer: $(STAMP)  ## a webhook customer's file, its examples, [a stage's variables], [a lead's request]: make check-customer FILE=customers/x.json [STAGE=x-dev] [LEAD=fixtures/...json]
+	$(BIN)/python scripts/check_customer.py $(FILE) $(if $(filter-out file default,$(origin STAGE)),--stage $(STAGE)) $(if $(LEAD),--lead $(LEAD))
 
 lint: $(STAMP)  ## ruff, as make test runs it
 	$(BIN)/ruff check .

@@ -202,7 +202,7 @@ def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, outcome: Ou
     after the answer by the pending settles' one worker (dispatcher/ledger/pending.py)."""
     budget = max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S)
     for name, step in (("ledger", lambda: _settle(plug, lead, outcome, delivery, budget)),
-                       ("health", lambda: _watch_health(plug, deadline, lead, delivery))):
+                       ("health", lambda: _watch_health(plug, deadline, lead, delivery, outcome))):
         try:
             with within(max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S)):
                 step()
@@ -235,11 +235,12 @@ def _settle(plug: Plug, lead: Journey, outcome: Outcome, delivery: Delivery, bud
                                             type(exc).__name__)
 
 
-def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery) -> None:
+def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, outcome: Outcome) -> None:
     """Count this end in the customer's health; a pause or a resume is logged and reported once, here."""
     if plug.health is None:
         return
-    change = plug.health.record(delivery.reason, answered=lead.answered, probe=lead.probe)
+    change = plug.health.record(delivery.reason, answered=lead.answered, probe=lead.probe,
+                                asked=outcome.customer_asked)
     if change is None:
         return
     plug.health.log(change, lead.trace_id)

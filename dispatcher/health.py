@@ -1,10 +1,17 @@
 """A customer's health (SPEC section 9): stop wasting fresh leads on a customer that has stopped answering.
 
-After `failures` customer failures in a row (timeout, unreachable, 5xx: never a refusal or a duplicate, which
-are answers), delivery pauses for `pause_s`: leads answer 502 `customer_paused` at once, never sent, with the
-time the pause ends. After the pause one lead probes: its success resumes delivery, its failure starts a new
-pause. The state is one item of the ledger's store (shared by every container), changed by compare-and-set;
-pausing and resuming are one log line and one Rollbar warning each, written by the request that changed it.
+After `failures` customer failures in a row, delivery pauses for `pause_s`: leads answer 502 `customer_paused`
+at once, never sent, with the time the pause ends. After the pause one lead probes: its success resumes
+delivery, its failure starts a new pause. The state is one item of the ledger's store (shared by every
+container), changed by compare-and-set; pausing and resuming are one log line and one Rollbar warning each,
+written by the request that changed it.
+
+A failure is every end that is not about the person (SPEC section 3): the customer not answering (timeout,
+unreachable, 5xx, an unreadable answer), its own state (a lock, a limit), our request not fitting its setup (a
+field it lacks: every lead would fail the same way) and our access. A refusal, a duplicate or a missing field are
+answers about the person, and reset the count. A lead that never reached the customer because no time was left
+to call it says nothing of the customer, and does not count.
+
 Each container trusts its last look at a healthy state (no failure, no pause) for CACHE_S (1 s), and reads any
 other state afresh, once a lead: a healthy customer costs at most one read a second and no write; a pause other
 containers start after this one's last healthy look is seen here within a second.
@@ -27,8 +34,11 @@ from dispatcher.reasons import Reason
 
 DEFAULT_FAILURES = 5
 DEFAULT_PAUSE_S = 60.0
-# Ends that say the customer is not answering; every other end after sending is an answer.
-FAILURES = frozenset({Reason.CUSTOMER_TIMEOUT, Reason.CUSTOMER_UNREACHABLE, Reason.CUSTOMER_ERROR})
+# Ends that are not about the person: every lead would meet them again until the customer or its configuration
+# changes. Every other end after asking the customer is an answer about the person.
+FAILURES = frozenset({Reason.CUSTOMER_TIMEOUT, Reason.CUSTOMER_UNREACHABLE, Reason.CUSTOMER_ERROR,
+                      Reason.BAD_CUSTOMER_RESPONSE, Reason.CUSTOMER_REJECTED_REQUEST, Reason.UNAUTHORIZED,
+                      Reason.CUSTOMER_API_NOT_FOUND})
 KEEP_S = 24 * 3600  # how long the store keeps a health item nobody touches
 ATTEMPTS = 5  # compare-and-set retries before giving up on a change (health never fails a lead)
 CACHE_S = 1.0  # how long a container trusts its last look at a healthy state (no failure, no pause)
@@ -91,10 +101,11 @@ class Health:
             item = self._read(fresh=True)
         return False
 
-    def record(self, reason: str, answered: bool, probe: bool) -> Change | None:
-        """Count this lead's end: a customer failure, or an answer (which resets the count). Written only when
-        the state changes; read from this container's last look when it is recent (CACHE_S)."""
-        failed = reason in FAILURES
+    def record(self, reason: str, answered: bool, probe: bool, asked: bool = True) -> Change | None:
+        """Count this lead's end: a customer failure, or an answer (which resets the count). `asked` is False when
+        the lead never reached the customer for a reason of ours (no time was left to call it). Written only when
+        the state changes; read once a lead at most (see CACHE_S)."""
+        failed = reason in FAILURES and asked
         if not failed and not answered:
             return None  # the customer was not asked (invalid lead, ledger, pause): nothing learnt
         seen = _seen.get()

@@ -2,7 +2,10 @@
 
 Personal data is masked wherever text leaves for logs or Rollbar, with two nets: the personal values of the
 lead being handled (exact matches, whatever their shape), and patterns that look like an email address or a
-phone number (for text that never went through a lead).
+phone number (for text that never went through a lead). A personal value is known in every form the plug itself
+derives from it and a customer may echo back: any letter case (upper-cased names, lower-cased email), the names
+joined (a B2C company, a webhook's joined field: each name is masked as a whole word), and the phone's national,
+digits-only and spaced forms (+33698765432 -> 0698765432, 33698765432, 06 98 76 54 32, +33 6 98 76 54 32).
 
 Credentials are masked by value: every secret the plug holds (client secrets, tokens, API keys, passwords),
 wherever a customer's answer echoes it (a token error repeating the secret, a PHP warning printing the URL
@@ -17,6 +20,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from dispatcher.integrations.webhook_mapping import national_phone
+
 MASK = "[masked]"
 REDACTED = "[redacted]"
 MIN_CREDENTIAL_LENGTH = 4  # shorter values would mask ordinary words; no real credential is that short
@@ -30,6 +35,8 @@ _PHONE = re.compile(r"\+\d[\d .()-]{5,}\d")  # international numbers; ids and da
 _PERSONAL_PATHS = (("first_name",), ("last_name",), ("email",), ("phone",), ("address", "street"), ("consent", "ip"))
 
 _personal_values: ContextVar[tuple[str, ...]] = ContextVar("personal_values", default=())
+_folded_values: ContextVar[tuple[str, ...]] = ContextVar("folded_values", default=())
+_lead_id: ContextVar[str] = ContextVar("lead_id", default="")
 _credentials: ContextVar[tuple[str, ...]] = ContextVar("credentials", default=())
 _personal_pattern: ContextVar[re.Pattern[str] | None] = ContextVar("personal_pattern", default=None)
 
@@ -45,17 +52,36 @@ def personal_values(body: Any) -> tuple[str, ...]:
             value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, str) and len(value.strip()) >= 2:
             values.update({value, value.strip(), value.strip().lower()})
+            if path == ("phone",):
+                values.update(phone_forms(value.strip()))
     return tuple(sorted(values, key=len, reverse=True))
+
+
+def phone_forms(phone: str) -> set[str]:
+    """The forms the plug (or a customer's form) writes a phone in: national, digits only, spaced in pairs."""
+    if not phone.startswith("+") or not phone[1:].isdigit():
+        return set()
+    national, digits = national_phone(phone), phone[1:]
+    forms = {national, digits, "00" + digits}
+    if national.startswith("0") and len(national) % 2 == 0:  # written in pairs where a trunk 0 leads (FR, BE...)
+        body = national.removeprefix("0")
+        country = digits[: len(digits) - len(body)]
+        forms.add(" ".join([national[:2], *[national[i:i + 2] for i in range(2, len(national), 2)]]))
+        forms.add(f"+{country} " + " ".join([body[:1], *[body[i:i + 2] for i in range(1, len(body), 2)]]))
+    return {form for form in forms if len(form) >= 6 and form != phone}
 
 
 @contextmanager
 def masking() -> Iterator[None]:
     """The scope of one lead: what `learn` and `learn_credentials` make known is forgotten at its end."""
     personal, credentials, pattern = _personal_values.set(()), _credentials.set(()), _personal_pattern.set(None)
+    folded, lead_id = _folded_values.set(()), _lead_id.set("")
     try:
         yield
     finally:
         _personal_values.reset(personal)
+        _folded_values.reset(folded)
+        _lead_id.reset(lead_id)
         _credentials.reset(credentials)
         _personal_pattern.reset(pattern)
 
@@ -74,11 +100,15 @@ def mask_credentials(text: str) -> str:
 
 
 def reveals(token: str) -> bool:
-    """Whether a token (a customer's refusal code) repeats the lead's personal data or a credential."""
+    """Whether a token (a customer's refusal code) repeats the lead's personal data (in any form the plug derives
+    from it), our id of the lead (a per-lead code), or a credential."""
     plain = _alphanumeric(token)
     if not plain:
         return False
     if any(value in token for value in _credentials.get()):
+        return True
+    lead_id = _alphanumeric(_lead_id.get())
+    if len(lead_id) >= 4 and lead_id in plain:
         return True
     for value in _personal_values.get():
         known = _alphanumeric(value)
@@ -92,22 +122,33 @@ def _alphanumeric(text: str) -> str:
 
 
 def learn(body: Any) -> None:
-    """Make the body's personal values known to `mask_text` for the rest of the current lead."""
-    _personal_values.set(personal_values(body))
-    _personal_pattern.set(None)  # compiled at the first mask: most leads are never masked (a regex a lead costs)
+    """Make the body's personal values (and its id, for `reveals`) known for the rest of the current lead."""
+    values = personal_values(body)
+    _personal_values.set(values)
+    _folded_values.set(tuple({value.casefold() for value in values}))
+    lead_id = body.get("id") if isinstance(body, dict) else None
+    _lead_id.set(lead_id if isinstance(lead_id, str) else "")
+    _personal_pattern.set(None)  # compiled only when a value is in a text to mask: most leads never are
 
 
 def _whole_values(values: tuple[str, ...]) -> re.Pattern[str] | None:
-    """The values as whole words, in any letter case: "Ed" is masked in "Ed Li" or "ED", never inside an id
-    such as 00Q5e00000EdbLiAAO (which a replay must give back intact)."""
+    """The values as whole words, in any letter case: "Ed" is masked in "Ed Li", "ED" or a customer's code
+    "ED_REFUSED" (an underscore separates), never inside an id such as 00Q5e00000EdbLiAAO (which a replay must
+    give back intact)."""
     if not values:
         return None
     alternatives = "|".join(re.escape(value) for value in values)  # longest first: no part is left behind
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
 
 
 def mask_known(text: str) -> str:
-    """Text with the current lead's personal values masked, wherever they stand as whole words."""
+    """Text with the current lead's personal values masked, wherever they stand as whole words.
+
+    The values are looked for first (a substring in any letter case): a text that holds none of them, which is
+    most texts of most leads, is given back without compiling the lead's pattern (a regex a lead costs)."""
+    folded = text.casefold()
+    if not any(value in folded for value in _folded_values.get()):
+        return text
     pattern = _personal_pattern.get()
     if pattern is None:
         pattern = _whole_values(_personal_values.get())

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
     CUSTOMER_ERROR = "customer_error"
+    CUSTOMER_REJECTED_REQUEST = "customer_rejected_request"
     CUSTOMER_TIMEOUT = "customer_timeout"
     CUSTOMER_UNREACHABLE = "customer_unreachable"
     BAD_CUSTOMER_RESPONSE = "bad_customer_response"
@@ -70,6 +71,9 @@ ENDINGS: dict[Reason, Ending] = {
     Reason.INTERNAL_ERROR: Ending(_FAILED, 500, "error", MayHold.IF_SENT),
     Reason.LEDGER_UNAVAILABLE: Ending(_FAILED, 500, "error", MayHold.NO),
     Reason.CUSTOMER_ERROR: Ending(_FAILED, 502, "warning", MayHold.NO),
+    # Our request does not fit the customer's setup (a field it lacks, a wrong type): every lead will fail the
+    # same way until someone fixes the configuration, hence an error, not a warning.
+    Reason.CUSTOMER_REJECTED_REQUEST: Ending(_FAILED, 502, "error", MayHold.NO),
     Reason.CUSTOMER_TIMEOUT: Ending(_FAILED, 502, "warning", MayHold.IF_SENT),
     Reason.CUSTOMER_UNREACHABLE: Ending(_FAILED, 502, "warning", MayHold.IF_SENT),
     Reason.BAD_CUSTOMER_RESPONSE: Ending(_FAILED, 502, "warning", MayHold.IF_SENT),

@@ -277,13 +277,14 @@ class Transport:
         self.session.mount("https://", adapter)
 
     def post(self, url: str, deadline: Deadline, *, headers: dict[str, str] | None = None,
-             json_body: Any = None, form: dict[str, str] | None = None,
+             json_body: Any = None, form: dict[str, str] | bytes | None = None,
              params: dict[str, str] | None = None, on_sent: Callable[[], None] | None = None,
              method: str = "POST") -> Answer:
         """Send once (twice only if the first connection could not be made); raise CustomerFailure."""
         for attempt in (1, 2):
             if deadline.remaining() <= 0:
-                raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer")
+                raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer",
+                                      customer_asked=False)
             with _watched(deadline, on_sent) as exchange:
                 try:
                     return self._send_once(method, url, deadline, exchange, headers, json_body, form, params)
@@ -299,7 +300,7 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, method: str, url: str, deadline: Deadline, exchange: _Exchange,
-                   headers: dict[str, str] | None, json_body: Any, form: dict[str, str] | None,
+                   headers: dict[str, str] | None, json_body: Any, form: dict[str, str] | bytes | None,
                    params: dict[str, str] | None) -> Answer:
         left = deadline.remaining()
         response = self.session.request(method, url, headers=headers, json=json_body, data=form, params=params,

@@ -9,15 +9,18 @@
   context.propertyName): INVALID_EMAIL, PROPERTY_DOESNT_EXIST (a property the portal does not have),
   MISSING_REQUIRED_PROPERTY (a property this portal requires, `required=`); 404 for another path.
 - Triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500), `+error503` (an HTML
-  page, as HubSpot's edge answers when it is down), `+limit` (429 RATE_LIMIT, policy TEN_SECONDLY_ROLLING).
+  page, as HubSpot's edge answers when it is down), `+limit` (429 RATE_LIMIT, policy TEN_SECONDLY_ROLLING),
+  `+locked` (423 LOCKED), `+unknowncode` (a validation code no catalog has).
+- `properties`: the portal's contact properties; one the plug sends that the portal lacks gets
+  PROPERTY_DOESNT_EXIST (a misconfigured portal).
 - `POST /crm/v3/objects/contacts/search` {"filterGroups": [{"filters": [{"propertyName", "operator", "value"}]}],
   "limit", ...}: 200 {"total", "results": [{"id", "properties": {"createdate", ...}, "createdAt", ...}]}; filters
   EQ (any property; email compared lower-cased) and GTE/LT on `createdate` (epoch milliseconds). Its index lags
   as HubSpot's does: a contact younger than `search_lag_s` (default 0) is not found yet.
 - `GET /crm/v3/objects/contacts/{id}`: 200 the contact with `properties.createdate`; 404 OBJECT_NOT_FOUND.
 - The ledger's slow answers (LeadSandbox): `+slowanswer` keeps the contact and answers after the plug's
-  deadline; `+noanswer` answers the first request as late and keeps nothing. Properties the portal has beyond
-  the standard ones: `extra_properties` (e.g. the plug's lead id property).
+  deadline; `+noanswer` answers the first request as late and keeps nothing; `extra_properties`: the
+  properties the portal adds to `properties` (e.g. the plug's lead id property).
 - Test helper: `GET /_sandbox/leads` lists the contacts created.
 """
 
@@ -55,11 +58,13 @@ def _invalid(errors: list[tuple[str, str, str]]) -> dict[str, Any]:
 
 
 class HubSpotSandbox(LeadSandbox):
+    TRIGGERS = LeadSandbox.TRIGGERS | {"locked", "unknowncode"}
+
     def __init__(self, port: int = 0, *, token: str = TOKEN, required: tuple[str, ...] = (),
-                 extra_properties: tuple[str, ...] = (), search_lag_s: float = 0.0, verbose: bool = False) -> None:
+                 properties: frozenset[str] = PROPERTIES, extra_properties: tuple[str, ...] = (),
+                 search_lag_s: float = 0.0, verbose: bool = False) -> None:
         super().__init__(port, verbose)
-        self.token, self.required = token, required
-        self.properties = PROPERTIES | set(extra_properties)
+        self.token, self.required, self.properties = token, required, properties | set(extra_properties)
         self.search_lag_s = search_lag_s
         self._ids = itertools.count(51_001)
 
@@ -108,6 +113,10 @@ class HubSpotSandbox(LeadSandbox):
             return 500, _error("INTERNAL_ERROR", "internal error")
         if trigger == "error503":
             return 503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+        if trigger == "locked":
+            return 423, _error("LOCKED", "The portal is being synced; try again later")
+        if trigger == "unknowncode":
+            return 400, _invalid([("SOMETHING_HUBSPOT_ADDS_NEXT_YEAR", "email", "a code no catalog documents yet")])
         if trigger == "limit":
             return 429, {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
                          "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),

@@ -14,7 +14,12 @@
   A DUPLICATES_DETECTED names the Lead it matched (`duplicateResult.matchResults[].matchRecords[].record.Id`).
 - Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500
   UNKNOWN_EXCEPTION), `+error503` (an HTML maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED),
-  `+slowanswer` and `+noanswer` (an answer after the plug's deadline, the lead kept or not).
+  `+slowanswer` and `+noanswer` (an answer after the plug's deadline, the lead kept or not); and one code of
+  each meaning of Salesforce's catalog, answered as its error array with HTTP 400 unless said: `+lock`
+  (UNABLE_TO_LOCK_ROW), `+maintenance` (INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE), `+uniquevalue`
+  (DUPLICATE_VALUE on a unique field), `+industry` (REQUIRED_FIELD_MISSING Industry, a field the org requires),
+  `+inactiveowner` (INACTIVE_OWNER_OR_USER), `+noaccess` (INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY),
+  `+apidisabled` (403 API_DISABLED_FOR_ORG), `+unknowncode` (a code no catalog has).
 - Test helpers: `GET /_sandbox/leads` lists the created leads; `POST /_sandbox/expire-tokens` makes every
   issued token expire (the next create answers 401 INVALID_SESSION_ID).
 """
@@ -53,7 +58,26 @@ def _error(code: str, message: str, fields: list[str] | None = None) -> list[dic
     return [{"message": message, "errorCode": code, "fields": fields or []}]
 
 
+# One code of each meaning of Salesforce's catalog, on demand: trigger -> (status, errorCode, message, fields).
+CATALOG_TRIGGERS: dict[str, tuple[int, str, str, list[str]]] = {
+    "lock": (400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records", []),
+    "maintenance": (400, "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE",
+                    "Updates can't be made during maintenance. Try again later.", []),
+    "uniquevalue": (400, "DUPLICATE_VALUE", "duplicate value found: Email__c duplicates value on record with id: "
+                                            "00Q5e00000Dup01", ["Email__c"]),
+    "industry": (400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Industry]", ["Industry"]),
+    "inactiveowner": (400, "INACTIVE_OWNER_OR_USER", "operation performed with inactive user [005000000000001] as "
+                                                      "owner of lead", []),
+    "noaccess": (400, "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                 "insufficient access rights on cross-reference id: 00G000000000001", []),
+    "apidisabled": (403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner", []),
+    "unknowncode": (400, "SOMETHING_SALESFORCE_ADDS_NEXT_YEAR", "a code no catalog documents yet", []),
+}
+
+
 class SalesforceSandbox(CrmSandbox):
+    TRIGGERS = CrmSandbox.TRIGGERS | frozenset(CATALOG_TRIGGERS)
+
     def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  latency_s: float = 0.0, extra_fields: tuple[str, ...] = (), verbose: bool = False) -> None:
         super().__init__(port, verbose)
@@ -171,6 +195,9 @@ class SalesforceSandbox(CrmSandbox):
             return 503, b"<html><body><h1>Service Unavailable</h1><p>Down for maintenance.</p></body></html>"
         if trigger == "limit":
             return 403, _error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if trigger in CATALOG_TRIGGERS:
+            status, code, message, fields = CATALOG_TRIGGERS[trigger]
+            return status, _error(code, message, fields)
         for name, limit in MAX_LENGTHS.items():
             value = record.get(name)
             if isinstance(value, str) and len(value) > limit:

@@ -13,8 +13,11 @@
   INVALID_TOKEN; another path: 404 INVALID_URL_PATTERN.
 - `GET /crm/v{2..8}/Leads/search?email=`: 200 {"data": [records], "info": {...}}, or 204 with no content.
 - `GET /crm/v{2..8}/Leads/{id}`: 200 {"data": [record with id and Created_Time]}; 204 for an unknown id.
-- Sandbox trigger (sandbox/server.py's LeadSandbox): `+error500` in the email's local part answers 500
-  INTERNAL_ERROR.
+- Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` answers 500
+  INTERNAL_ERROR; one code of each meaning of Zoho's API_Exception catalog: `+storage` (the record fails with
+  STORAGE_SPACE_EXCEEDED), `+locked` (RECORD_LOCKED), `+dependent` (DEPENDENT_FIELD_MISSING, a field the
+  account's layout makes depend on another), `+pattern` (PATTERN_NOT_MATCHED on Phone), `+nopermission` (403
+  NO_PERMISSION for the whole call, with the permission missing), `+unknowncode` (a code no catalog has).
 - Test helpers: `GET /_sandbox/leads`, `POST /_sandbox/expire-tokens` (or `expire_tokens()`): every issued
   token expires, the next create answers 401 INVALID_TOKEN.
 """
@@ -48,7 +51,19 @@ def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "details": details, "message": message, "status": "error"}
 
 
+# One record-level code of each meaning of Zoho's catalog, on demand: trigger -> (code, message, details).
+RECORD_TRIGGERS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "storage": ("STORAGE_SPACE_EXCEEDED", "storage space exceeded", {}),
+    "locked": ("RECORD_LOCKED", "The record under merge is locked", {}),
+    "dependent": ("DEPENDENT_FIELD_MISSING", "Dependent Fields missing", {"api_name": "Lead_Status"}),
+    "pattern": ("PATTERN_NOT_MATCHED", "Please check whether the input values are correct", {"api_name": "Phone"}),
+    "unknowncode": ("SOMETHING_ZOHO_ADDS_NEXT_YEAR", "a code no catalog documents yet", {}),
+}
+
+
 class ZohoSandbox(CrmSandbox):
+    TRIGGERS = CrmSandbox.TRIGGERS | frozenset(RECORD_TRIGGERS) | {"nopermission"}
+
     def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  refresh_token: str = REFRESH_TOKEN, mandatory: tuple[str, ...] = ("Last_Name",),
                  verbose: bool = False) -> None:
@@ -105,6 +120,9 @@ class ZohoSandbox(CrmSandbox):
             return handler.send_json(400, _error("LIMIT_EXCEEDED", "the number of records exceeds 100"))
         if any(self.trigger(r.get("Email")) == "error500" for r in records):
             return handler.send_json(500, _error("INTERNAL_ERROR", "Internal Server Error"))
+        if any(self.trigger(r.get("Email")) == "nopermission" for r in records):
+            return handler.send_json(403, _error("NO_PERMISSION", "permission denied",
+                                                 permissions=["Crm_Implied_Create_Leads"]))
         if self.drops_first_request(records[0].get("Email")):
             return handler.send_json(500, _error("INTERNAL_ERROR", "the request was dropped (sandbox)"))
         results = [self._insert_one(index, record) for index, record in enumerate(records)]
@@ -142,6 +160,11 @@ class ZohoSandbox(CrmSandbox):
         return handler.send_json(200, {"data": [{**record, "id": lead_id, "Created_Time": created_time}]})
 
     def _insert_one(self, index: int, record: dict[str, Any]) -> dict[str, Any]:
+        trigger = self.trigger(record.get("Email"))
+        if trigger in RECORD_TRIGGERS:
+            code, message, details = RECORD_TRIGGERS[trigger]
+            return _error(code, message, **details, **({"json_path": f"$.data[{index}].{details['api_name']}"}
+                                                      if "api_name" in details else {}))
         errors = [_error("MANDATORY_NOT_FOUND", "required field not found", api_name=name,
                          json_path=f"$.data[{index}].{name}")
                   for name in self.mandatory if record.get(name) in (None, "")]

@@ -2,7 +2,8 @@
 
 Token: OAuth 2.0 client credentials at {SALESFORCE_LOGIN_URL}/services/oauth2/token.
 Create: POST {instance_url}/services/data/{SALESFORCE_API_VERSION}/sobjects/Lead/.
-Errors come as a JSON array of {"errorCode", "message", "fields"}; the most specific one decides.
+Errors come as a JSON array of {"errorCode", "message", "fields"}; each code means what `salesforce_codes.CODES`
+says (from Salesforce's published catalog), and the most telling one decides (`catalog.PRECEDENCE`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.crm import crm_record, lead_field_names
+from dispatcher.integrations.salesforce_codes import CODES
 from dispatcher.integrations.salesforce_search import SalesforceSearch, errors_of
 from dispatcher.jsonpath import lookup
 from dispatcher.outcome import Outcome
@@ -79,22 +82,20 @@ class Salesforce(SalesforceSearch):
                 return Outcome.of(Reason.CREATED, customer_lead_id=lead_id)
             return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered {answer.status} without a Lead id")
         errors = errors_of(data)
-        codes = [str(error.get("errorCode")) for error in errors]
-        message = "; ".join(str(error.get("message", "")) for error in errors if error.get("message"))
-        if "DUPLICATES_DETECTED" in codes:
-            return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person: {message}".rstrip(": "))
         if answer.status == 401:
-            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our session after one token refresh")
-        if answer.status == 400 and "REQUIRED_FIELD_MISSING" in codes:
-            missing = [LEAD_FIELD_OF.get(f, f) for e in errors if e.get("errorCode") == "REQUIRED_FIELD_MISSING"
+            named = ", ".join(str(error.get("errorCode")) for error in errors) or "HTTP 401"
+            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our session after one token refresh ({named})")
+        if answer.status == 404 or not errors:
+            return http_family_outcome(answer, NAME)
+        message = "; ".join(str(error.get("message", "")) for error in errors if error.get("message"))
+        code, meaning = deciding_code([str(error.get("errorCode")) for error in errors], CODES) \
+            or ("", Reason.CUSTOMER_ERROR)
+        if meaning is Reason.INVALID_LEAD:
+            missing = [LEAD_FIELD_OF.get(f, f) for e in errors if CODES.get(str(e.get("errorCode"))) is meaning
                        for f in _field_names(e.get("fields"))]
-            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields: {message}",
+            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields ({code}): {message}",
                               missing_fields=missing)
-        if answer.status == 400 and errors:
-            return Outcome.refused(codes[0], f"{NAME} refused the lead: {message}")
-        if answer.status == 403 and errors:
-            return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} refused the call ({codes[0]}): {message}")
-        return http_family_outcome(answer, NAME)
+        return outcome_of(NAME, code, meaning, message, CODES)
 
 
 def from_env(environ: Mapping[str, str]) -> Salesforce:

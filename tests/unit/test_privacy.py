@@ -1,0 +1,96 @@
+"""The privacy mask knows every form the plug derives from a personal value, groups codes made of the lead, and
+compiles the lead's pattern only when one of its values is in the text (pure, no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatcher import privacy
+from dispatcher.outcome import reason_token
+
+LEAD = {"id": "pilot-7f3a9c", "first_name": "Élodie", "last_name": "Dupré", "email": "elodie@exemple.fr",
+        "phone": "+33698765432", "address": {"street": "12 rue des Lilas"}}
+
+
+@pytest.fixture
+def learnt():
+    with privacy.masking():
+        privacy.learn(LEAD)
+        yield
+
+
+@pytest.mark.parametrize(("phone", "forms"), [
+    pytest.param("+33698765432", {"0698765432", "33698765432", "0033698765432", "06 98 76 54 32",
+                                  "+33 6 98 76 54 32"}, id="french-national-digits-and-spaced"),
+    pytest.param("+34612345678", {"612345678", "34612345678", "0034612345678"}, id="spanish-no-trunk-prefix"),
+    pytest.param("+81312345678", {"81312345678", "0081312345678"}, id="a-country-the-plug-keeps-international"),
+    pytest.param("0612345678", set(), id="not-e164-nothing-derived"),
+])
+def test_the_phone_forms_the_plug_and_customers_write(phone, forms):
+    assert privacy.phone_forms(phone) == forms
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("Appelez le 0698765432", id="national-phone-a-webhook-sends"),
+    pytest.param("Appelez le 06 98 76 54 32", id="spaced-phone"),
+    pytest.param("tel=33698765432", id="digits-only-phone"),
+    pytest.param("LAST NAME DUPRÉ REFUSED", id="upper-cased-name"),
+    pytest.param("Company: Élodie Dupré", id="joined-full-name"),
+    pytest.param("Company: DUPRÉ ÉLODIE", id="joined-the-other-way-upper-cased"),
+    pytest.param("code DUPRÉ_REFUSED", id="name-inside-a-customers-code"),
+    pytest.param("ELODIE@EXEMPLE.FR is taken", id="upper-cased-email"),
+])
+def test_every_derived_form_is_masked(learnt, text):
+    masked = privacy.mask_text(text)
+    assert privacy.MASK in masked
+    for form in ("0698765432", "06 98 76 54 32", "33698765432", "DUPRÉ", "Dupré", "Élodie", "ÉLODIE", "EXEMPLE"):
+        assert form.lower() not in masked.lower()
+
+
+def test_a_value_inside_an_id_stays_whole(learnt):
+    with privacy.masking():
+        privacy.learn({"first_name": "Ed", "last_name": "Li"})
+        assert privacy.mask_text("00Q5e00000EdbLiAAO") == "00Q5e00000EdbLiAAO"
+
+
+def test_no_pattern_is_compiled_for_a_text_without_the_leads_values(learnt):
+    assert privacy.mask_known("Lead ended refused/OUT_OF_AREA, HTTP 422") == "Lead ended refused/OUT_OF_AREA, HTTP 422"
+    assert privacy._personal_pattern.get() is None  # looked for, not compiled
+    assert privacy.mask_known("for dupré") == "for [masked]"
+    assert privacy._personal_pattern.get() is not None  # compiled once a value is there, then kept for the lead
+
+
+def test_the_look_first_mask_masks_as_the_pattern_alone_would(learnt):
+    pattern = privacy._whole_values(privacy.personal_values(LEAD))
+    texts = ["Élodie Dupré, 06 98 76 54 32", "nothing personal", "ÉLODIE_DUPRÉ", "elodie@exemple.fr!", "Dupréville"]
+    assert [privacy.mask_known(text) for text in texts] == [pattern.sub(privacy.MASK, text) for text in texts]
+
+
+@pytest.mark.parametrize(("token", "reveals"), [
+    pytest.param("TEL_0698765432", True, id="national-phone"),
+    pytest.param("DUPRE_REFUSED", False, id="an-accentless-name-is-not-a-form-the-plug-derives"),
+    pytest.param("DUPRÉ_REFUSED", True, id="upper-cased-name"),
+    pytest.param("PILOT_7F3A9C_REJECTED", True, id="our-lead-id"),
+    pytest.param("FIELD_CUSTOM_VALIDATION_EXCEPTION", False, id="a-clean-code"),
+    pytest.param("OUT_OF_AREA", False, id="another-clean-code"),
+])
+def test_a_code_made_of_the_lead_is_revealing(learnt, token, reveals):
+    assert privacy.reveals(token) is reveals
+
+
+@pytest.mark.parametrize(("raw", "token"), [
+    pytest.param("FIELD_CUSTOM_VALIDATION_EXCEPTION", "FIELD_CUSTOM_VALIDATION_EXCEPTION", id="salesforce-code"),
+    pytest.param("out_of_area", "out_of_area", id="lower-case-token"),
+    pytest.param("HTTP_404", "HTTP_404", id="three-digits-are-a-code"),
+    pytest.param("0x80040265", "0x80040265", id="a-dataverse-hresult"),
+    pytest.param("0x800402651", "refused", id="not-an-hresult"),
+    pytest.param("ERR_20261126", "refused", id="a-date-is-per-lead"),
+    pytest.param("REJ_7F3A9C_12345", "refused", id="a-number-is-per-lead"),
+    pytest.param("out-of-area", "refused", id="not-a-token"),
+    pytest.param("Email jean@exemple.fr is not valid", "refused", id="a-sentence"),
+    pytest.param("X", "refused", id="too-short"),
+    pytest.param("A" * 65, "refused", id="too-long"),
+    pytest.param(42, "refused", id="not-a-string"),
+])
+def test_only_a_short_stable_token_becomes_a_reason(raw, token):
+    assert reason_token(raw, "refused") == token
