@@ -3,9 +3,12 @@ compiles the lead's pattern only when one of its values is in the text (pure, no
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dispatcher import privacy
+from dispatcher.integrations.webhook_mapping import TRANSFORMS
 from dispatcher.outcome import reason_token
 
 LEAD = {"id": "pilot-7f3a9c", "first_name": "Élodie", "last_name": "Dupré", "email": "elodie@exemple.fr",
@@ -19,15 +22,33 @@ def learnt():
         yield
 
 
-@pytest.mark.parametrize(("phone", "forms"), [
-    pytest.param("+33698765432", {"0698765432", "33698765432", "0033698765432", "06 98 76 54 32",
-                                  "+33 6 98 76 54 32"}, id="french-national-digits-and-spaced"),
-    pytest.param("+34612345678", {"612345678", "34612345678", "0034612345678"}, id="spanish-no-trunk-prefix"),
-    pytest.param("+81312345678", {"81312345678", "0081312345678"}, id="a-country-the-plug-keeps-international"),
-    pytest.param("0612345678", set(), id="not-e164-nothing-derived"),
-])
-def test_the_phone_forms_the_plug_and_customers_write(phone, forms):
-    assert privacy.phone_forms(phone) == forms
+PHONES = ["+33698765432", "+34612345678", "+212612345678", "+420601123456", "+36201234567", "+40721234567",
+          "+79161234567", "+81312345678", "+4915123456789", "+12015550123"]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+@pytest.mark.parametrize("transform", ["national_phone", "national_phone_spaced", "international_phone", "e164_phone",
+                                       "digits"])
+def test_every_form_the_plug_writes_a_phone_in_is_masked(phone, transform):
+    """Whatever country and whichever of the webhook format's phone transforms: at most a country code or a
+    trunk prefix is left readable, never the number."""
+    written = TRANSFORMS[transform](phone)
+    with privacy.masking():
+        privacy.learn({**LEAD, "phone": phone})
+        masked = privacy.mask_text(f"tel={written};")
+        assert privacy.MASK in masked
+        assert len(re.sub(r"\D", "", masked)) <= 4, masked
+        assert privacy.reveals(f"TEL_{re.sub(r'[^0-9]', '', written)}")
+
+
+def test_a_phone_not_in_e164_derives_nothing():
+    assert privacy.phone_forms("0612345678") == set()
+    assert privacy.phone_digits("0612345678") == ""
+
+
+def test_other_numbers_stay_readable(learnt):
+    assert privacy.mask_text("order 20261203, HTTP 422, id 00Q5e00000AbCdE") == \
+        "order 20261203, HTTP 422, id 00Q5e00000AbCdE"
 
 
 @pytest.mark.parametrize("text", [
@@ -61,7 +82,7 @@ def test_no_pattern_is_compiled_for_a_text_without_the_leads_values(learnt):
 
 
 def test_the_look_first_mask_masks_as_the_pattern_alone_would(learnt):
-    pattern = privacy._whole_values(privacy.personal_values(LEAD))
+    pattern = privacy._whole_values(privacy.personal_values(LEAD), privacy.phone_digits(LEAD["phone"]))
     texts = ["Élodie Dupré, 06 98 76 54 32", "nothing personal", "ÉLODIE_DUPRÉ", "elodie@exemple.fr!", "Dupréville"]
     assert [privacy.mask_known(text) for text in texts] == [pattern.sub(privacy.MASK, text) for text in texts]
 
