@@ -12,6 +12,7 @@
   (details.errors) when one record has several. No or an unknown token: 401 AUTHENTICATION_FAILURE or
   INVALID_TOKEN; another path: 404 INVALID_URL_PATTERN.
 - `GET /crm/v{2..8}/Leads/search?email=`: 200 {"data": [records], "info": {...}}, or 204 with no content.
+- `GET /crm/v{2..8}/Leads/{id}`: 200 {"data": [record with id and Created_Time]}; 204 for an unknown id.
 - Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` answers 500
   INTERNAL_ERROR; one code of each meaning of Zoho's API_Exception catalog: `+storage` (the record fails with
   STORAGE_SPACE_EXCEEDED), `+locked` (RECORD_LOCKED), `+dependent` (DEPENDENT_FIELD_MISSING, a field the
@@ -39,6 +40,7 @@ MAX_LENGTHS = {"First_Name": 40, "Last_Name": 80, "Email": 100, "Phone": 30, "Co
                "Zip_Code": 30, "City": 100, "Country": 100, "Description": 32000}
 _LEADS_PATH = re.compile(r"^/crm/v[2-8]/Leads$")
 _SEARCH_PATH = re.compile(r"^/crm/v[2-8]/Leads/search$")
+_RECORD_PATH = re.compile(r"^/crm/v[2-8]/Leads/(?P<id>[^/]+)$")
 
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
@@ -77,6 +79,8 @@ class ZohoSandbox(CrmSandbox):
             return self._insert(handler, request)
         if request.method == "GET" and _SEARCH_PATH.match(path):
             return self._search(handler, request)
+        if request.method == "GET" and (record := _RECORD_PATH.match(path)):
+            return self._record(handler, request, record["id"])
         if self.sandbox_route(handler, request, path):
             return None
         return handler.send_json(404, _error("INVALID_URL_PATTERN",
@@ -142,6 +146,18 @@ class ZohoSandbox(CrmSandbox):
         created_time = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(created))
         handler.send_json(200, {"data": [{**record, "id": lead_id, "Created_Time": created_time}],
                                 "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
+
+    def _record(self, handler: Handler, request: Received, lead_id: str) -> None:
+        """One record by id, with its Created_Time; 204 when there is none."""
+        with self._lock:
+            known = request.headers.get("authorization", "").removeprefix("Zoho-oauthtoken ") in self.tokens
+            record, created = self.leads.get(lead_id), self.created_at.get(lead_id, 0.0)
+        if not known:
+            return handler.send_json(401, _error("INVALID_TOKEN", "invalid oauth token"))
+        if record is None:
+            return handler.send_body(204, b"", "application/json")
+        created_time = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(created))
+        return handler.send_json(200, {"data": [{**record, "id": lead_id, "Created_Time": created_time}]})
 
     def _insert_one(self, index: int, record: dict[str, Any]) -> dict[str, Any]:
         trigger = self.trigger(record.get("Email"))

@@ -9,6 +9,8 @@ CONFLICT "Contact already exists. Existing ID: N": duplicate, naming N; 400 VALI
 in `errors[].code` (or, in older answers, inside the message: "Property values were not valid: [{"error":
 "INVALID_EMAIL", "name": "email", ...}]"); 401; 403 MISSING_SCOPES; 423, 429 (errorType RATE_LIMIT), 477. Each
 code and category means what `hubspot_codes` says (from HubSpot's error pages), the most telling one decides.
+
+Look-up of a lead in doubt: hubspot_search.py.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.hubspot_codes import CATEGORIES, CODES, ITS_STATE_STATUSES
+from dispatcher.integrations.hubspot_search import CONTACTS_PATH, HubSpotSearch
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
 
 NAME = "HubSpot"
 DEFAULT_API_URL = "https://api.hubapi.com"
-CONTACTS_PATH = "/crm/v3/objects/contacts"
 FIELD_NAMES = {
     "first_name": "firstname", "last_name": "lastname", "email": "email", "phone": "phone", "company": "company",
     "street": "address", "postal_code": "zip", "city": "city", "country": "country",
@@ -71,16 +73,19 @@ def _errors(data: Any) -> list[tuple[str, list[str], str]]:
             if isinstance(item, dict) and isinstance(item.get("error"), str)] if isinstance(embedded, list) else []
 
 
-class HubSpot:
+class HubSpot(HubSpotSearch):
     name = "hubspot"
     required_fields: tuple[str, ...] = ()  # HubSpot requires no property of a contact sent with an email
 
-    def __init__(self, *, api_url: str, token: str) -> None:
+    def __init__(self, *, api_url: str, token: str, lead_id_property: str = "") -> None:
         self.auth = StaticAuth.bearer(api_url.rstrip("/"), token)
+        self.lead_id_property = lead_id_property
 
     def translate(self, lead: Lead) -> CustomerRequest:
-        properties = crm_record(lead, FIELD_NAMES, company_fallback=False)
-        return CustomerRequest(path=CONTACTS_PATH, json_body={"properties": {**properties, "lifecyclestage": "lead"}})
+        properties = {**crm_record(lead, FIELD_NAMES, company_fallback=False), "lifecyclestage": "lead"}
+        if self.lead_id_property:
+            properties[self.lead_id_property] = lead["id"]
+        return CustomerRequest(path=CONTACTS_PATH, json_body={"properties": properties})
 
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()
@@ -124,4 +129,8 @@ def from_env(environ: Mapping[str, str]) -> HubSpot:
     api_url = environ.get("HUBSPOT_API_URL") or DEFAULT_API_URL
     if not api_url.startswith(("http://", "https://")):
         raise ConfigurationError(f"HUBSPOT_API_URL must be an http(s) URL, not {api_url!r}")
-    return HubSpot(api_url=api_url, token=environ["HUBSPOT_TOKEN"])
+    lead_id_property = (environ.get("HUBSPOT_LEAD_ID_PROPERTY") or "").strip()
+    if lead_id_property and not _PROPERTY.fullmatch(lead_id_property):
+        raise ConfigurationError(f"HUBSPOT_LEAD_ID_PROPERTY must be a property's internal name, not "
+                                 f"{lead_id_property!r}")
+    return HubSpot(api_url=api_url, token=environ["HUBSPOT_TOKEN"], lead_id_property=lead_id_property)
