@@ -37,6 +37,10 @@ from tests.support.leads import make_lead
 
 TIMEOUT_S = "1"  # below the sandboxes' late answer (3 s)
 
+# every rule of a customer file earns an example (checked when the file loads)
+CREATED_EXAMPLE = {"name": "created", "status": 201, "body": {"id": "W-1"}, "state": "accepted", "reason": "created",
+                   "customer_lead_id": "W-1"}
+
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
@@ -140,7 +144,9 @@ def test_a_webhook_in_doubt_whose_dedupe_answers_duplicate_is_delivered_earlier(
     with _DedupingWebhook() as customer:
         config = {"name": "Dedupe", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
                   "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}},
-                              {"when": {"status": 409}, "then": {"state": "duplicate", "lead_id": {"json": "id"}}}]}
+                              {"when": {"status": 409}, "then": {"state": "duplicate", "lead_id": {"json": "id"}}}],
+                  "examples": [CREATED_EXAMPLE, {"name": "duplicate", "status": 409, "body": {"id": "W-1"},
+                                                 "state": "duplicate"}]}
         path = tmp_path / "dedupe.json"
         path.write_text(json.dumps(config), encoding="utf-8")
         plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
@@ -232,7 +238,8 @@ def test_a_waiting_copy_whose_first_attempt_ended_in_doubt_does_not_send_with_to
         plug_for, tmp_path, ledger):
     with _SlowKeeper() as customer:
         config = {"name": "Slow", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
-                  "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}]}
+                  "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}],
+              "examples": [CREATED_EXAMPLE]}
         path = tmp_path / "slow.json"
         path.write_text(json.dumps(config), encoding="utf-8")
         plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
@@ -276,7 +283,8 @@ class _Accepting(CustomerServer):
 
 def _accepting_plug(plug_for: Any, tmp_path: Path, customer: _Accepting, ledger: str) -> Any:
     config = {"name": "Accepting", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
-              "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}]}
+              "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}],
+              "examples": [CREATED_EXAMPLE]}
     path = tmp_path / "accepting.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     return plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
@@ -338,7 +346,8 @@ def test_dynamodb_calls_per_lead_at_most_three_for_a_new_lead_and_one_for_a_repl
     create_ledger_table(emulator_client(emulator), table)
     with _Accepting(lambda: None) as customer:
         config = {"name": "Counted", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
-                  "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}]}
+                  "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}}],
+              "examples": [CREATED_EXAMPLE]}
         path = tmp_path / "counted.json"
         path.write_text(json.dumps(config), encoding="utf-8")
         plug = plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "LEDGER": f"dynamodb:{table}"})
