@@ -45,7 +45,7 @@ from dispatcher.reasons import Reason
 
 NAME = "Pipedrive"
 PERSONS_PATH = "/api/v2/persons"
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Pipedrive's may differ: look a little earlier
+FIND_CLOCK_SKEW = timedelta(seconds=1)  # Pipedrive's clock against ours: the window starts at the claim
 
 
 class Pipedrive:
