@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -79,7 +80,10 @@ def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[s
     does not or the integration cannot look leads up. A failed search ends the lead (LeadEnded)."""
     if not isinstance(plug.integration, Finder):
         return None
+    started = time.monotonic()
     found = chain.find(plug.integration, lead, claim.since, lambda request, _: _send(plug, request, deadline))
+    if plug.ledger is not None:  # the search's round trip (a token included) tells how long a send needs
+        plug.ledger.round_trips.observe(time.monotonic() - started)
     if found is not None and plug.ledger is not None and plug.ledger.created_by_another(found[0], claim, deadline):
         return None  # the person's other lead, delivered by us: not this one
     return found

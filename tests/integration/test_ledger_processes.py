@@ -87,7 +87,8 @@ def test_a_plug_killed_mid_delivery_leaves_a_claim_that_expires_then_the_lead_is
     assert answer.status_code == 201, answer.text
     envelope = answer.json()
     assert envelope["previous_attempt"]["reason"] == "claim_expired"
-    assert [envelope["customer_lead_id"]] == created  # found by the search, never sent a second time
+    assert [envelope["customer_lead_id"]] == created  # one record: found by the search, or sent once when the
+    # killed attempt had not reached the create (the sandbox answers even its token slowly)
     assert json.dumps(envelope).count("claim_expired") == 1
 
 

@@ -117,7 +117,7 @@ def test_a_service_protection_limit_passes_retry_after_on():
 def test_find_filters_by_email_and_creation_quotes_doubled():
     request = DYNAMICS.find_request(LEAD, SINCE)
     assert (request.method, request.path) == ("GET", "/api/data/v9.2/leads")
-    assert request.params["$filter"] == "emailaddress1 eq 'o''brien@exemple.fr' and createdon ge 2026-11-26T09:25:00Z"
+    assert request.params["$filter"] == "emailaddress1 eq 'o''brien@exemple.fr' and createdon ge 2026-11-26T09:29:59Z"
     assert DYNAMICS.found(answer(200, {"value": [{"leadid": GUID, "createdon": "2026-11-26T09:30:02Z"}]}),
                           SINCE) == GUID
     assert DYNAMICS.found(answer(200, {"value": []}), SINCE) is None
