@@ -118,7 +118,7 @@ def dashboard_body(names: Names) -> str:
     response_time = [[names.namespace, RESPONSE_TIME, CUSTOMER, names.customer, {"stat": stat, "label": stat}]
                      for stat in ("p50", "p90", "p99")]
     starts_and_replays = [[names.namespace, COLD_START, CUSTOMER, names.customer, {"stat": "Sum"}],
-                          [names.namespace, REPLAYS, {"stat": "Sum"}]]
+                          [names.namespace, REPLAYS, CUSTOMER, names.customer, {"stat": "Sum"}]]
     widgets = [
         widget(0, 0, "Leads by state", query(STATE), stacked=True),
         widget(12, 0, "Leads by state and reason", query(f"{STATE}, {REASON}"), stacked=True),
