@@ -104,12 +104,19 @@ def customer_id(environ: Mapping[str, str]) -> str:
     return customer or "unset"
 
 
-def build_plug(environ: Mapping[str, str]) -> Plug:
-    """The plug for these variables; ConfigurationError names what is wrong."""
+SSM_STAND_IN = "read-from-ssm-where-the-plug-runs"
+
+
+def build_plug(environ: Mapping[str, str], *, read_ssm: bool = True) -> Plug:
+    """The plug for these variables; ConfigurationError names what is wrong. `read_ssm=False` checks the
+    configuration with a stand-in for each `ssm:` value (the machine that packages needs no access to them)."""
     if not (environ.get("CUSTOMER") or "").strip():
         raise ConfigurationError("CUSTOMER is not set: this stage is not in .chalice/config.json, or names no "
                                  "customer")
-    environ, secrets = resolve_ssm(environ)
+    if read_ssm:
+        environ, secrets = resolve_ssm(environ)
+    else:
+        environ, secrets = {**environ, **dict.fromkeys(ssm_names(environ), SSM_STAND_IN)}, ()
     identity = customer_id(environ)
     raw_timeout = environ.get("CUSTOMER_TIMEOUT_S") or str(DEFAULT_CUSTOMER_TIMEOUT_S)
     try:
@@ -175,8 +182,14 @@ class PlugHolder:
         self._lock = threading.Lock()
         self._plug: Plug | None = None
         environ = os.environ if environ is None else environ
-        if "CUSTOMER" in environ or environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        if on_lambda:
             self._plug = build_plug(environ)
+        elif "CUSTOMER" in environ:
+            if ssm_names(environ):  # the CLI (package, deploy) checks; secrets are read where the plug runs
+                build_plug(environ, read_ssm=False)
+            else:
+                self._plug = build_plug(environ)
 
     def get(self) -> Plug:
         """The plug; the first call without one builds it from the environment of that moment (the stage's:
