@@ -148,7 +148,7 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
         except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported and logged
             exc_info = sys.exc_info()
             # the cause, on the deployment's own log too (masked), whether or not Rollbar is set up
-            log_failure("plug_cannot_start" if plug is None else "internal_error", exc_info,
+            log_failure("plug_cannot_start" if plug is None else Reason.INTERNAL_ERROR.value, exc_info,
                         customer=plug.customer_id if plug is not None else "unset", trace_id=trace_id,
                         lead_id=lead.lead_id)
             outcome = Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
