@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dispatcher import privacy
+from dispatcher import chain, privacy
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead, lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.envelopes import envelope
 from dispatcher.errors import LeadEnded
-from dispatcher.integrations.base import CustomerRequest, CustomerSession
+from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
 from dispatcher.ledger import Claim, Replay, StoreUnavailable
 from dispatcher.machine import Journey, journey
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
@@ -76,13 +76,9 @@ def _send(plug: Plug, request: CustomerRequest, deadline: Deadline,
 def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[str | int, Answer] | None:
     """Ask the customer whether it holds a lead an earlier attempt left in doubt: its id, or None when it
     does not or the integration cannot look leads up. A failed search ends the lead (LeadEnded)."""
-    find_request = getattr(plug.integration, "find_request", None)
-    request = find_request(lead, claim.since) if find_request is not None else None
-    if request is None:
+    if not isinstance(plug.integration, Finder):
         return None
-    answer = _send(plug, request, deadline)
-    found = plug.integration.found(answer, claim.since)  # type: ignore[attr-defined]
-    return (found, answer) if found is not None else None
+    return chain.find(plug.integration, lead, claim.since, lambda request, _: _send(plug, request, deadline))
 
 
 def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
@@ -113,11 +109,13 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
         if plug.health is not None:
             lead.probe = plug.health.admit(deadline.answer_remaining())
         try:
-            answer = _send(plug, request, deadline, on_sent=lead.request_left)
+            outcome, answer = chain.exchange(
+                plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
+                on_sent=lead.request_left, **chain.memory_of(plug.ledger, valid_lead, lead.claim))
         finally:
             lead.exchange_ended()
         lead.answered = True
-        return plug.integration.classify(answer), answer
+        return outcome, answer
     except LeadEnded as ended:
         if ENDINGS[Reason.INTERNAL_ERROR].status == ending_of(ended.outcome.state, ended.outcome.reason).status:
             # one of our own 500s (the ledger unreachable): its cause, chained, on the deployment's log

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import signal
 import threading
 from typing import Any
 
+import sandbox
 from sandbox.server import CustomerServer
 
-# name: (module, class, port under `make run`, keyword arguments). A customer's `<name>-dev` stage in
-# .chalice/config.json points at its port; scripts/new_integration.py adds a line here with the next free one.
-SANDBOXES: dict[str, tuple[str, str, int, dict[str, Any]]] = {
-    "salesforce": ("sandbox.salesforce", "SalesforceSandbox", 8001, {}),
-    "zoho": ("sandbox.zoho", "ZohoSandbox", 8002, {}),
-    "acme-json": ("sandbox.webhook", "WebhookSandbox", 8003, {"dialect": "json"}),
-    "solaris-form": ("sandbox.webhook", "WebhookSandbox", 8004, {"dialect": "form"}),
-    "hubspot": ("sandbox.hubspot", "HubSpotSandbox", 8005, {}),
-}
+NOT_A_CUSTOMER = frozenset({"__main__", "server"})
+
+
+def discovered() -> dict[str, tuple[str, str, int, dict[str, Any]]]:
+    """name: (module, class, port under `make run`, keyword arguments), from the `MAKE_RUN` of every module of
+    sandbox/: adding a customer's sandbox adds its file, nothing else. A customer's `<name>-dev` stage in
+    .chalice/config.json points at its port."""
+    found: dict[str, tuple[str, str, int, dict[str, Any]]] = {}
+    for info in sorted(pkgutil.iter_modules(sandbox.__path__), key=lambda info: info.name):
+        if info.name in NOT_A_CUSTOMER:
+            continue
+        module = f"sandbox.{info.name}"
+        for name, (cls, port, kwargs) in getattr(importlib.import_module(module), "MAKE_RUN", {}).items():
+            found[name] = (module, cls, port, kwargs)
+    return found
+
+
+SANDBOXES = discovered()
 
 
 def build(name: str, verbose: bool = False, **extra: Any) -> CustomerServer:

@@ -30,6 +30,10 @@ PROPERTIES = frozenset("email firstname lastname phone company address zip city 
 SCOPE = "crm.objects.contacts.write"
 
 
+# Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
+MAKE_RUN = {"hubspot": ("HubSpotSandbox", 8005, {})}
+
+
 def _error(category: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
 

@@ -41,6 +41,10 @@ _FIND_QUERY = re.compile(r"SELECT Id FROM Lead WHERE Email = '(?P<email>(?:[^'\\
                          r"(?P<since>\S+) ORDER BY CreatedDate DESC LIMIT 1")
 
 
+# Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
+MAKE_RUN = {"salesforce": ("SalesforceSandbox", 8001, {})}
+
+
 def _error(code: str, message: str, fields: list[str] | None = None) -> list[dict[str, object]]:
     return [{"message": message, "errorCode": code, "fields": fields or []}]
 

@@ -29,6 +29,11 @@ SOLARIS_KEY = "sandbox-solaris-key"
 _FRENCH_PHONE = re.compile(r"^0[1-9][0-9]{8}$")
 
 
+# Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
+MAKE_RUN = {"acme-json": ("WebhookSandbox", 8003, {"dialect": "json"}),
+            "solaris-form": ("WebhookSandbox", 8004, {"dialect": "form"})}
+
+
 class WebhookSandbox(LeadSandbox):
     def __init__(self, port: int = 0, *, dialect: str = "json", secret: str | None = None,
                  served_countries: frozenset[str] = frozenset({"FR", "BE", "LU", "CH"}), verbose: bool = False) -> None:

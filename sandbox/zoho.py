@@ -38,6 +38,10 @@ _LEADS_PATH = re.compile(r"^/crm/v[2-8]/Leads$")
 _SEARCH_PATH = re.compile(r"^/crm/v[2-8]/Leads/search$")
 
 
+# Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
+MAKE_RUN = {"zoho": ("ZohoSandbox", 8002, {})}
+
+
 def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "details": details, "message": message, "status": "error"}
 

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Start a code integration (a CRM with its own API) with every file it needs, passing its own tests as written.
 
-    ./scripts/new_integration.py hubspot --title HubSpot
+    ./scripts/new_integration.py acme_crm --title "Acme CRM"               # an API key (a bearer token)
+    ./scripts/new_integration.py acme_crm --title "Acme CRM" --auth oauth  # OAuth 2.0 client credentials
 
-Writes, from scripts/templates/integration/: the module (dispatcher/integrations/NAME.py), a sandbox on the
-shared sandbox base (sandbox/NAME.py), the pure tests (tests/unit/test_NAME.py), the end-to-end tests through
-the app (tests/functional/test_NAME_plug.py), a fixtures folder (fixtures/NAME/ with its expected.json); and
-registers it: the CUSTOMER registry line, the sandbox and its port under `make run`, a `NAME-dev` stage in
-.chalice/config.json, a random-answer check in tests/unit/test_classify_any_answer.py. The template speaks a
-generic JSON API (bearer token, POST /leads): adapt the module and its sandbox to the customer's documentation,
-then the tests. Exit code: 0 when written, 2 when nothing was (a name taken, or not a Python module name).
+Writes, from scripts/templates/integration/ (Jinja templates): the module (dispatcher/integrations/NAME.py, with
+its search for a lead in doubt), a sandbox (sandbox/NAME.py, on the shared base: LeadSandbox for a key, CrmSandbox
+and a token endpoint whose tokens expire for OAuth) with the duplicate, refusal, error, slow-answer and no-answer
+triggers, the pure tests (tests/unit/test_NAME.py, random answers included), the end-to-end tests through the app
+(tests/functional/test_NAME_plug.py, the in-doubt retry included), a fixtures folder (fixtures/NAME/), a docs page
+(docs/customers-NAME.md); and a `NAME-dev` stage in .chalice/config.json, the one shared file it changes: the plug
+finds the module and `make run` the sandbox by themselves. The stage's timeout (2 s) is shorter than the sandbox's
+late answer (3 s), so `+slowanswer` puts a lead in doubt through `chalice local`. Exit code: 0 when written, 2 when
+nothing was (a name taken, or not a Python module name).
 """
 
 from __future__ import annotations
@@ -18,64 +21,81 @@ import argparse
 import json
 import keyword
 import re
+import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the sandboxes' ports, read from sandbox/ itself
+
 TEMPLATES = ROOT / "scripts" / "templates" / "integration"
-REGISTRY = ROOT / "dispatcher" / "integrations" / "__init__.py"
-SANDBOXES = ROOT / "sandbox" / "__main__.py"
 STAGES = ROOT / ".chalice" / "config.json"
-CLASSIFY_CHECKS = ROOT / "tests" / "unit" / "test_classify_any_answer.py"
-WRITTEN = {  # template -> where it goes
-    "module.py.tmpl": "dispatcher/integrations/{name}.py",
-    "sandbox.py.tmpl": "sandbox/{name}.py",
-    "test_unit.py.tmpl": "tests/unit/test_{name}.py",
-    "test_plug.py.tmpl": "tests/functional/test_{name}_plug.py",
-    "fixtures/01-created.json.tmpl": "fixtures/{name}/01-created.json",
-    "fixtures/02-duplicate.json.tmpl": "fixtures/{name}/02-duplicate.json",
-    "fixtures/03-refused-invalid-email.json.tmpl": "fixtures/{name}/03-refused-invalid-email.json",
-    "fixtures/expected.json.tmpl": "fixtures/{name}/expected.json",
+DEV_TIMEOUT_S = "2"  # below the sandbox's late answer (LeadSandbox.SLOW_ANSWER_S, 3 s): a lead can be in doubt
+WRITTEN = {  # template -> (where it goes, what it holds)
+    "module.py.tmpl": ("dispatcher/integrations/{name}.py", "the integration: translate, classify, find, from_env"),
+    "sandbox.py.tmpl": ("sandbox/{name}.py", "its sandbox, found by `make run` (MAKE_RUN), port {port}"),
+    "test_unit.py.tmpl": ("tests/unit/test_{name}.py", "translate, classify, find, random answers; no I/O"),
+    "test_plug.py.tmpl": ("tests/functional/test_{name}_plug.py", "through the app against the sandbox, in doubt"),
+    "fixtures/01-created.json.tmpl": ("fixtures/{name}/01-created.json", "a new person (201)"),
+    "fixtures/02-duplicate.json.tmpl": ("fixtures/{name}/02-duplicate.json", "the same person again (409)"),
+    "fixtures/03-refused-invalid-email.json.tmpl": ("fixtures/{name}/03-refused-invalid-email.json",
+                                                    "a refusal (406)"),
+    "fixtures/expected.json.tmpl": ("fixtures/{name}/expected.json", "what each fixture must get"),
+    "docs.md.tmpl": ("docs/customers-{name}.md", "its page: variables, answers (link it from docs/customers.md)"),
 }
 _NAME = re.compile(r"[a-z][a-z0-9_]{1,29}")
-_MODULES_BLOCK = re.compile(r"^MODULES = \{\n(?P<lines>(?:    .*\n)*)\}", re.MULTILINE)
-_SANDBOXES_BLOCK = re.compile(r"^SANDBOXES: .* = \{\n(?P<lines>(?:    .*\n)*)\}", re.MULTILINE)
-_PORT = re.compile(r", (\d{4,5}), ")
+MAX_CLASS_NAME = 30
 
 
 class CannotWrite(Exception):
     """Nothing was written; the message says why."""
 
 
-def render(text: str, values: dict[str, str]) -> str:
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
-    return text
-
-
-def with_line(block: re.Pattern[str], text: str, line: str, *, sort: bool) -> str:
-    """`text` with `line` added to the dict literal `block` finds (sorted, or at its end)."""
-    found = block.search(text)
-    if found is None:
-        raise CannotWrite(f"cannot find where to register the integration ({block.pattern[:20]}...)")
-    lines = [*found["lines"].splitlines(keepends=True), line + "\n"]
-    return text[:found.start("lines")] + "".join(sorted(lines) if sort else lines) + text[found.end("lines"):]
-
-
-def next_port(sandboxes: str) -> int:
+def next_port() -> int:
     """The port after the highest one a sandbox takes under `make run` (the plug itself holds 8000)."""
-    found = _SANDBOXES_BLOCK.search(sandboxes)
-    ports = [int(port) for port in _PORT.findall(found["lines"])] if found else []
-    return max([8000, *ports]) + 1
+    from sandbox.__main__ import discovered
+
+    return max([8000, *(port for _module, _cls, port, _kwargs in discovered().values())]) + 1
+
+
+def render(template: str, values: dict[str, object]) -> str:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True,
+                              trim_blocks=True, autoescape=False)
+    return environment.get_template(template).render(values)
+
+
+def formatted(paths: Iterable[Path]) -> None:
+    """Lay the generated code out within the line length, whatever the name's length (ruff's formatter, a
+    development tool: without it the files stay as rendered)."""
+    files = list(map(str, paths))
+    for command in (["format", "--no-cache", "--quiet"], ["check", "--no-cache", "--quiet", "--fix", "--select", "I"]):
+        subprocess.run([sys.executable, "-m", "ruff", *command, *files], cwd=ROOT, check=False, capture_output=True,
+                       timeout=120)
+
+
+def dev_stage(name: str, port: int, oauth: bool) -> dict[str, object]:
+    prefix, url = name.upper(), f"http://127.0.0.1:{port}"
+    credentials = {f"{prefix}_TOKEN_URL": f"{url}/oauth/token", f"{prefix}_CLIENT_ID": f"sandbox-{name}-client-id",
+                   f"{prefix}_CLIENT_SECRET": f"sandbox-{name}-client-secret"} if oauth \
+        else {f"{prefix}_TOKEN": f"sandbox-{name}-token"}
+    return {"api_gateway_stage": "api", "environment_variables": {
+        "ROLLBAR_ACCESS_TOKEN": "", "ROLLBAR_ENVIRONMENT": "dev", "CUSTOMER_TIMEOUT_S": DEV_TIMEOUT_S, "CUSTOMER": name,
+        "LEDGER": "sqlite:.ledger.sqlite3", f"{prefix}_API_URL": url, **credentials}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", help="the CUSTOMER value and module name: lower case, digits, underscores")
     parser.add_argument("--title", help="the customer's name as people write it, e.g. HubSpot (default: from NAME)")
+    parser.add_argument("--auth", choices=("key", "oauth"), default="key",
+                        help="key: an API key sent as a bearer token; oauth: OAuth 2.0 client credentials")
     args = parser.parse_args(argv)
     try:
-        written = scaffold(args.name, args.title or "".join(part.capitalize() for part in args.name.split("_")))
+        written = scaffold(args.name, args.title or "".join(part.capitalize() for part in args.name.split("_")),
+                           oauth=args.auth == "oauth")
     except CannotWrite as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -88,44 +108,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def scaffold(name: str, title: str) -> list[tuple[str, str]]:
+def scaffold(name: str, title: str, *, oauth: bool = False) -> list[tuple[str, str]]:
     """Write the integration `name`; the files written or changed, each with what it holds."""
     class_name = re.sub(r"[^A-Za-z0-9]", "", title)
     if not _NAME.fullmatch(name) or keyword.iskeyword(name):
         raise CannotWrite(f"{name!r} is not a module name: lower case letters, digits and underscores, 2 to 30")
-    if not class_name.isidentifier() or not class_name[0].isupper():
-        raise CannotWrite(f"--title {title!r} does not make a class name (it starts with a capital letter)")
-    registry, sandboxes = REGISTRY.read_text(encoding="utf-8"), SANDBOXES.read_text(encoding="utf-8")
+    if not class_name.isidentifier() or not class_name[0].isupper() or len(class_name) > MAX_CLASS_NAME:
+        raise CannotWrite(f"--title {title!r} does not make a class name (a capital letter first, at most "
+                          f"{MAX_CLASS_NAME} letters and digits)")
     stages = json.loads(STAGES.read_text(encoding="utf-8"))
-    targets = [ROOT / target.format(name=name) for target in WRITTEN.values()]
-    taken = [str(path.relative_to(ROOT)) for path in targets if path.exists()]
-    if f'"{name}":' in registry or f'"{name}":' in sandboxes or f"{name}-dev" in stages["stages"] or taken:
-        raise CannotWrite(f"{name} is already there ({', '.join(taken) or 'registered'}): nothing written")
-    port = next_port(sandboxes)
-    values = {"name": name, "Name": class_name, "NAME": name.upper(), "title": title}
-    registry = with_line(_MODULES_BLOCK, registry, f'    "{name}": "dispatcher.integrations.{name}",', sort=True)
-    sandboxes = with_line(_SANDBOXES_BLOCK, sandboxes,
-                          f'    "{name}": ("sandbox.{name}", "{class_name}Sandbox", {port}, {{}}),', sort=False)
-    stages["stages"][f"{name}-dev"] = {"api_gateway_stage": "api", "environment_variables": {
-        "ROLLBAR_ACCESS_TOKEN": "", "ROLLBAR_ENVIRONMENT": "dev", "CUSTOMER_TIMEOUT_S": "20", "CUSTOMER": name,
-        "LEDGER": "sqlite:.ledger.sqlite3", f"{name.upper()}_API_URL": f"http://127.0.0.1:{port}",
-        f"{name.upper()}_TOKEN": f"sandbox-{name}-token"}}
-    for template, path in zip(WRITTEN, targets, strict=True):
+    port = next_port()
+    targets = {template: (ROOT / where.format(name=name), what.format(port=port))
+               for template, (where, what) in WRITTEN.items()}
+    taken = [str(path.relative_to(ROOT)) for path, _ in targets.values() if path.exists()]
+    if f"{name}-dev" in stages["stages"] or taken:
+        raise CannotWrite(f"{name} is already there ({', '.join(taken) or 'a stage of that name'}): nothing written")
+    values = {"name": name, "Name": class_name, "NAME": name.upper(), "title": title, "port": port, "oauth": oauth}
+    rendered = {template: render(template, values) for template in targets}
+    stages["stages"][f"{name}-dev"] = dev_stage(name, port, oauth)
+    for template, (path, _) in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render((TEMPLATES / template).read_text(encoding="utf-8"), values), encoding="utf-8")
-    REGISTRY.write_text(registry, encoding="utf-8")
-    SANDBOXES.write_text(sandboxes, encoding="utf-8")
+        path.write_text(rendered[template], encoding="utf-8")
     STAGES.write_text(json.dumps(stages, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    with CLASSIFY_CHECKS.open("a", encoding="utf-8") as checks:
-        checks.write(render((TEMPLATES / "classify_check.py.tmpl").read_text(encoding="utf-8"), values))
-    what = ["the integration: translate, classify, from_env", "its sandbox, on sandbox/server.py's LeadSandbox",
-            "translate and classify, table-driven, no I/O", "through the app in process, against the sandbox",
-            "a new person (201)", "the same person again (409)", "a refusal (406)", "what each fixture must get"]
-    return [*((str(path.relative_to(ROOT)), text) for path, text in zip(targets, what, strict=True)),
-            ("dispatcher/integrations/__init__.py", f"CUSTOMER={name}: the registry line"),
-            ("sandbox/__main__.py", f"its sandbox under `make run`, on port {port}"),
-            (".chalice/config.json", f"the {name}-dev stage, pointed at that port"),
-            ("tests/unit/test_classify_any_answer.py", "classify never raises, whatever the answer")]
+    formatted(path for path, _ in targets.values() if path.suffix == ".py")
+    return [*((str(path.relative_to(ROOT)), what) for path, what in targets.values()),
+            (".chalice/config.json", f"the {name}-dev stage, pointed at port {port}, a {DEV_TIMEOUT_S} s timeout")]
 
 
 if __name__ == "__main__":

@@ -1,31 +1,40 @@
-"""The registry of customer integrations: `CUSTOMER` names one, and only that module is imported.
+"""The registry of customer integrations: `CUSTOMER` names a module of this package, and only that one is imported.
 
-Adding a code integration: write `dispatcher/integrations/<name>.py` with a `from_env(environ)` that returns
-an object with `name`, `required_fields`, `auth`, `translate` and `classify` (see `base.py`), then add it here.
+An integration is found by its module, never by a list to edit: `dispatcher/integrations/<name>.py` that defines
+`from_env(environ)` serves `CUSTOMER=<name>`, returning an object with `name` (that same stable id),
+`required_fields`, `auth`, `translate` and `classify`, and a `Finder`'s `find_request`/`found` where the
+customer's API can look a lead up (see `base.py`). The package's other modules (`auth`, `base`, `crm`, a
+customer's helpers) define no `from_env` and serve no customer.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Mapping
 
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.base import Integration
 
-MODULES = {
-    "hubspot": "dispatcher.integrations.hubspot",
-    "salesforce": "dispatcher.integrations.salesforce",
-    "webhook": "dispatcher.integrations.webhook",
-    "zoho": "dispatcher.integrations.zoho",
-}
+# name -> module, for every module of this package (listed, not imported). Tests add modules of their own here.
+MODULES = {info.name: f"{__name__}.{info.name}" for info in pkgutil.iter_modules(__path__)
+           if not info.ispkg and not info.name.startswith("_")}
+
+
+def integration_names() -> list[str]:
+    """Every CUSTOMER value this code base serves (imports every module: for messages and checks, not per lead)."""
+    return sorted(name for name, module in MODULES.items()
+                  if callable(getattr(importlib.import_module(module), "from_env", None)))
 
 
 def build_integration(environ: Mapping[str, str]) -> Integration:
     """The integration this deployment serves; ConfigurationError names what is wrong."""
     name = (environ.get("CUSTOMER") or "").strip().lower()
-    if name not in MODULES:
-        raise ConfigurationError(f"CUSTOMER must be one of {', '.join(sorted(MODULES))}, not {name or 'unset'!r}")
-    return importlib.import_module(MODULES[name]).from_env(environ)
+    from_env = getattr(importlib.import_module(MODULES[name]), "from_env", None) if name in MODULES else None
+    if not callable(from_env):
+        raise ConfigurationError(f"CUSTOMER must be one of {', '.join(integration_names())}, "
+                                 f"not {name or 'unset'!r}")
+    return from_env(environ)
 
 
-__all__ = ["ConfigurationError", "Integration", "build_integration"]
+__all__ = ["ConfigurationError", "Integration", "build_integration", "integration_names"]

@@ -1,9 +1,10 @@
 """How the plug authenticates to a customer, for webhook files and code integrations alike.
 
 - `StaticAuth`: credentials that do not expire (a bearer token, a key in a header or the query, basic).
-- `OAuthToken`: an OAuth 2.0 token fetched with a form POST, cached between leads and refreshed at most once
-  per lead. Salesforce (client credentials) and Zoho (refresh token) both work this way; they differ in the
-  form, the key that gives the API's base URL and the Authorization scheme.
+- `OAuthToken`: an OAuth 2.0 token fetched with a form POST, cached between leads until shortly before its
+  `expires_in` runs out, and refreshed at most once per lead when the API says it expired. Salesforce (client
+  credentials) and Zoho (refresh token) name the API's base URL in the token answer (`base_url_key`); Entra ID
+  (Dynamics 365) does not: its API's address is fixed by configuration (`base_url`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from dispatcher.answer import Answer
@@ -24,6 +26,8 @@ from dispatcher.transport import Transport
 # What can travel back in a header and a URL: visible ASCII only (RFC 6750's b64token is a subset).
 _TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
 _BASE_URL = re.compile(r"https?://[\x21-\x7e]+")
+EXPIRY_MARGIN_S = 60.0  # a token this close to its expiry is replaced before a lead uses it
+MIN_LIFETIME_S = 1.0  # however short-lived a token says it is, one lead may use it
 
 
 class StaticAuth:
@@ -70,17 +74,21 @@ def _header_safe(value: str) -> str:
 class OAuthToken:
     """The token of one deployment; thread-safe, since chalice local serves leads concurrently."""
 
-    def __init__(self, *, customer: str, token_url: str, form: Mapping[str, str], base_url_key: str,
-                 scheme: str, is_expired: Callable[[Answer], bool]) -> None:
+    def __init__(self, *, customer: str, token_url: str, form: Mapping[str, str], scheme: str,
+                 is_expired: Callable[[Answer], bool], base_url_key: str = "", base_url: str = "") -> None:
+        if bool(base_url_key) == bool(base_url):
+            raise ValueError("OAuthToken needs either base_url_key (the token answer names the API) or base_url")
         self.customer = customer
         self.token_url = token_url
         self._form = dict(form)
         self._base_url_key = base_url_key
+        self._base_url = base_url.rstrip("/")
         self._scheme = scheme
         self._is_expired = is_expired
         self._lock = threading.Lock()
         self._session: CustomerSession | None = None
         self._token = ""
+        self._renew_at = float("inf")  # monotonic instant after which the cached token is replaced
 
     @property
     def credentials(self) -> tuple[str, ...]:
@@ -97,7 +105,7 @@ class OAuthToken:
             raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, f"Waiting for the {self.customer} token took too long")
         try:
             # A session another lead already refreshed is reused, not refreshed again.
-            if self._session is not None and self._session is not stale:
+            if self._session is not None and self._session is not stale and time.monotonic() < self._renew_at:
                 return self._session
             self._session = None
             answer = transport.post(self.token_url, deadline, form=self._form)
@@ -109,10 +117,12 @@ class OAuthToken:
     def _session_from(self, answer: Answer) -> CustomerSession:
         data = answer.json()
         if isinstance(data, dict) and answer.status == 200:
-            token, base_url = data.get("access_token"), data.get(self._base_url_key)
+            token = data.get("access_token")
+            base_url = data.get(self._base_url_key) if self._base_url_key else self._base_url
             if isinstance(token, str) and _TOKEN.fullmatch(token) and isinstance(base_url, str) \
                     and _BASE_URL.fullmatch(base_url):
                 self._token = token
+                self._renew_at = _renew_at(data.get("expires_in"))
                 return CustomerSession(base_url=base_url.rstrip("/"),
                                        headers={"Authorization": f"{self._scheme} {token}"})
         raise AnsweredFailure(self._token_outcome(answer, data), answer)
@@ -123,3 +133,16 @@ class OAuthToken:
             return Outcome.of(Reason.UNAUTHORIZED, f"{self.customer} rejected our credentials"
                                                   + (f" ({error})" if isinstance(error, str) else ""))
         return http_family_outcome(answer, f"{self.customer}'s token endpoint")
+
+
+def _renew_at(expires_in: object) -> float:
+    """When to replace a token that lives `expires_in` seconds (a number, or its text as some servers write it):
+    a margin before its end, so a lead never sets off with a token about to expire; unsaid: when refused."""
+    try:
+        lifetime = float(expires_in) if isinstance(expires_in, (int, float, str)) \
+            and not isinstance(expires_in, bool) else None
+    except ValueError:
+        lifetime = None
+    if lifetime is None or not lifetime > 0 or lifetime == float("inf"):
+        return float("inf")
+    return time.monotonic() + max(MIN_LIFETIME_S, lifetime - min(EXPIRY_MARGIN_S, lifetime / 10))

@@ -1,15 +1,17 @@
-"""What an integration is: required fields, a pure `translate`, a pure `classify`, and its authentication.
+"""What an integration is: its stable customer id, required fields, a pure `translate`, a pure `classify`, its
+authentication and, where the customer's API can look a lead up, a `Finder`.
 
-Everything else (state machine, deadline, transport, envelopes, logs, Rollbar) is shared and written once:
-an integration never performs HTTP itself, except through the `Auth` it is given the transport for.
+Everything else (state machine, deadline, transport, ledger, envelopes, logs, Rollbar) is shared and written once:
+an integration never performs HTTP itself, except through the `Auth` it is given the transport for. A lead that
+takes several requests (a person, then its lead) is a `Chain` of `Step`s, which `dispatcher/chain.py` runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
@@ -61,27 +63,66 @@ class Auth(Protocol):
         """Whether the answer says the session expired before the lead was taken (worth one refresh)."""
 
 
-class Integration(Protocol):
+@dataclass(frozen=True)
+class ChainState:
+    """What a step of a chain sees: the results of the steps before it (this attempt's, or an earlier attempt's
+    remembered with the ledger's claim), and since when an earlier attempt left the lead in doubt (None if none)."""
+
+    results: Mapping[str, dict[str, Any]]
+    in_doubt_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request of a lead that takes several. `request` builds it from the state (None: not needed this time);
+    `read` turns its answer into the result later steps see (a JSON object of ids, never personal data), or into
+    the Outcome that ends the lead. The last step always ends it."""
+
     name: str
+    request: Callable[[ChainState], CustomerRequest | None]
+    read: Callable[[Answer, ChainState], dict[str, Any] | Outcome]
+    remembered: bool = True  # its result is kept with the claim: a retry continues after it, never redoes it
+    writes: bool = True  # it may create something at the customer: once it leaves, the lead is `sent`
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A lead that takes several requests at the customer, in order, under the lead's one deadline."""
+
+    details: dict[str, Any]  # what the envelope shows as `request_details`
+    steps: tuple[Step, ...]
+
+
+class Integration(Protocol):
+    name: str  # the stable customer id (a slug): the ledger, the health and the metrics know the customer by it
     required_fields: Sequence[str]
     auth: Auth
 
-    def translate(self, lead: Lead) -> CustomerRequest:
-        """The customer's request for a valid lead; pure."""
+    def translate(self, lead: Lead) -> CustomerRequest | Chain:
+        """The customer's request for a valid lead (or its chain of requests); pure."""
 
     def classify(self, answer: Answer) -> Outcome:
         """The terminal state and reason of an answer; pure, and total over any answer."""
 
 
+@dataclass(frozen=True)
+class FindFurther:
+    """A search in several requests: send `request`, then read its answer with `then`."""
+
+    request: CustomerRequest
+    then: Callable[[Answer], str | int | FindFurther | None]
+
+
+@runtime_checkable
 class Finder(Protocol):
     """What an integration adds where the customer's API can look a lead up (SPEC section 8, in doubt)."""
 
-    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
-        """The request that looks for a lead like this one created since `since`; pure."""
+    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest | None:
+        """The request that looks for a lead like this one created since `since` (None: no search); pure."""
 
-    def found(self, answer: Answer, since: datetime) -> str | int | None:
-        """The customer's id of a lead created since `since`, None when not found; raises LeadEnded when the
-        answer says nothing either way (the search failed); pure."""
+    def found(self, answer: Answer, since: datetime) -> str | int | FindFurther | None:
+        """The customer's id of a lead created since `since`, None when not found, or the next request of a search
+        in several; raises LeadEnded when the answer says nothing either way (the search failed); pure."""
 
 
 def search_failed(outcome: Outcome, answer: Answer, customer: str) -> LeadEnded:

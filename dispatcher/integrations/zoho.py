@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome
 from dispatcher.integrations.crm import crm_record, lead_field_names
+from dispatcher.integrations.zoho_search import ZohoSearch
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
 
@@ -37,7 +37,6 @@ NOT_FOUND_CODES = frozenset({"INVALID_URL_PATTERN", "INVALID_MODULE"})
 CUSTOMER_ERROR_CODES = frozenset({"INTERNAL_ERROR", "NO_PERMISSION", "FEATURE_NOT_SUPPORTED", "LIMIT_EXCEEDED",
                                   "LICENSE_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "INVALID_REQUEST_METHOD"})
 _API_VERSION = re.compile(r"v[1-9][0-9]?")
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Zoho's may differ: look a little earlier
 
 
 def _errors(data: Any) -> list[dict[str, Any]]:
@@ -72,20 +71,11 @@ def _describe(error: Mapping[str, Any]) -> str:
     return str(error.get("message") or error["code"]) + (f" ({field})" if isinstance(field, str) else "")
 
 
-def _created_since(value: Any, after: datetime) -> bool:
-    """Whether Zoho's Created_Time ("2026-11-26T10:00:00+01:00") is at or after `after`; unreadable: no."""
-    try:
-        created = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return False
-    return created is not None and created.tzinfo is not None and created >= after
-
-
 def _token_expired(answer: Answer) -> bool:
     return answer.status == 401 and any(e["code"] == "INVALID_TOKEN" for e in _errors(answer.json()))
 
 
-class Zoho:
+class Zoho(ZohoSearch):
     name = "zoho"
     required_fields: tuple[str, ...] = ()  # Last_Name is the lead's own; Company falls back to the full name
 
@@ -108,25 +98,6 @@ class Zoho:
         if self.lead_source:
             record["Lead_Source"] = self.lead_source
         return CustomerRequest(path=self.lead_path, json_body={"data": [record]})
-
-    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
-        """Zoho's search API by email (`GET /crm/{version}/Leads/search?email=`)."""
-        return CustomerRequest(path=self.lead_path + "/search", method="GET", params={"email": lead["email"]})
-
-    def found(self, answer: Answer, since: datetime) -> str | int | None:
-        """The id of a record created since `since` (the search is by email only: an older record of the same
-        person is not this lead); 204 (no content) means none; LeadEnded when the search failed."""
-        if answer.status == 204:
-            return None
-        data = answer.json()
-        records = data.get("data") if isinstance(data, dict) else None
-        if answer.status == 200 and isinstance(records, list):
-            after = since - FIND_CLOCK_SKEW
-            ids = [record["id"] for record in records if isinstance(record, dict)
-                   and isinstance(record.get("id"), (str, int)) and not isinstance(record["id"], bool)
-                   and _created_since(record.get("Created_Time"), after)]
-            return ids[0] if ids else None
-        raise search_failed(self.classify(answer), answer, NAME)
 
     def classify(self, answer: Answer) -> Outcome:
         errors = _errors(answer.json())
