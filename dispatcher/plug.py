@@ -107,9 +107,11 @@ def customer_id(environ: Mapping[str, str]) -> str:
 SSM_STAND_IN = "read-from-ssm-where-the-plug-runs"
 
 
-def build_plug(environ: Mapping[str, str], *, read_ssm: bool = True) -> Plug:
+def build_plug(environ: Mapping[str, str], *, read_ssm: bool = True, at_start: bool = False) -> Plug:
     """The plug for these variables; ConfigurationError names what is wrong. `read_ssm=False` checks the
-    configuration with a stand-in for each `ssm:` value (the machine that packages needs no access to them)."""
+    configuration with a stand-in for each `ssm:` value (the machine that packages needs no access to them).
+    `at_start`: a local ledger file that cannot be opened stops the start, naming its path and the OS error
+    (later, at a first lead, the lead answers 500 ledger_unavailable and the failure line says the same)."""
     if not (environ.get("CUSTOMER") or "").strip():
         raise ConfigurationError("CUSTOMER is not set: this stage is not in .chalice/config.json, or names no "
                                  "customer")
@@ -132,7 +134,7 @@ def build_plug(environ: Mapping[str, str], *, read_ssm: bool = True) -> Plug:
                         code_version=code_version(environ))
     customer = getattr(integration, "customer", None) or integration.name
     ledger = ledger_from_setting(environ, customer)
-    if ledger is not None and not ledger.store.remote:
+    if at_start and ledger is not None and not ledger.store.remote:
         _check_ledger_file(getattr(ledger.store, "path", ""))
     # The health is shared through the ledger's store; without a ledger, each container keeps its own.
     health = health_from_setting(environ, ledger.store if ledger is not None else MemoryStore(), customer)
@@ -184,12 +186,12 @@ class PlugHolder:
         environ = os.environ if environ is None else environ
         on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
         if on_lambda:
-            self._plug = build_plug(environ)
+            self._plug = build_plug(environ, at_start=True)
         elif "CUSTOMER" in environ:
             if ssm_names(environ):  # the CLI (package, deploy) checks; secrets are read where the plug runs
-                build_plug(environ, read_ssm=False)
+                build_plug(environ, read_ssm=False, at_start=True)
             else:
-                self._plug = build_plug(environ)
+                self._plug = build_plug(environ, at_start=True)
 
     def get(self) -> Plug:
         """The plug; the first call without one builds it from the environment of that moment (the stage's:
