@@ -20,7 +20,8 @@ What they hold (docs/operations.md tells how to read them):
   starts and replays, and the three alarms.
 The customer's name is the stack's `CustomerName` parameter in SAM (it also sets the function's
 METRICS_CUSTOMER, so the alarms watch what the function writes); Terraform reads it from the function's own
-variables (METRICS_CUSTOMER, else CUSTOMER), as the plug does.
+variables (METRICS_CUSTOMER, else CUSTOMER_ID, else CUSTOMER), as the plug does (scripts/package.py sets the
+SAM parameter's default to the stage's CUSTOMER_ID).
 """
 
 from __future__ import annotations
@@ -251,6 +252,7 @@ def terraform_template() -> dict[str, Any]:
             "metrics_namespace": f'${{coalesce(trimspace(lookup({variables}, "METRICS_NAMESPACE", "")), '
                                  f'"{DEFAULT_NAMESPACE}")}}',
             "metrics_customer": f'${{coalesce(trimspace(lookup({variables}, "METRICS_CUSTOMER", "")), '
+                                f'lower(trimspace(lookup({variables}, "CUSTOMER_ID", ""))), '
                                 f'lower(trimspace(lookup({variables}, "CUSTOMER", ""))), "unset")}}',
             "alarm_actions": '${var.alarm_topic_arn == "" ? [] : [var.alarm_topic_arn]}',
         },
