@@ -1,4 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Both build .venv from the pinned requirements.
+# `make` alone lists the targets (`make help`); a target's `##` comment is its line there.
 # Lambda's python3.13 (docs/deploying.md#runtime): pyenv's when installed, else python3.13 on PATH.
 PYENV_PYTHON := $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)
 PYTHON ?= $(or $(lastword $(PYENV_PYTHON)),$(shell command -v python3.13))
@@ -11,7 +12,12 @@ STAGE ?= salesforce-prod
 OUT ?= build
 WITH_REGION := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3}
 
-.PHONY: run test fuzz lint bench bench-coldstart package stage ledger-table clean check-customer
+.DEFAULT_GOAL := help
+.PHONY: help run test quick fuzz lint bench bench-coldstart package stage ledger-table clean check-customer
+
+help:  ## this list (the default target)
+	@awk -F':' '/^[a-z][a-z-]*:/ && $$2 !~ /^=/ { text = $$0; sub(/^[^#]*(## *|$$)/, "", text); \
+		printf "  make %-16s %s\n", $$1, text }' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found: install it (pyenv install 3.13) or run make PYTHON=/path/to/python3.13"; exit 2; }
@@ -21,20 +27,24 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)  ## sandbox customer + chalice local on :8000, Ctrl-C stops both
-	$(BIN)/python scripts/run_local.py
+run: $(STAMP)  ## sandbox customers + chalice local on :8000 (make run PORT=8080), Ctrl-C stops both
+	@$(BIN)/python scripts/run_local.py $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)  ## the whole suite, as CI runs it
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+quick: $(STAMP)  ## the inner loop: lint, unit and functional tests (no packaging, emulators, fuzzing, browser)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests/unit tests/functional -m "not slow"
+
 fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123; a failure prints its curl and the replay command
 	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -x -q --timeout=0
 
-check-customer: $(STAMP)  ## a webhook customer's file, its examples and a stage's variables: make check-customer FILE=customers/x.json [STAGE=x-dev]
-	$(BIN)/python scripts/check_customer.py $(FILE) $(if $(STAGE),--stage $(STAGE))
+check-customer: $(STAMP)  ## a webhook customer's file, its examples, [a stage's variables], [a lead's request]: make check-customer FILE=customers/x.json [STAGE=x-dev] [LEAD=fixtures/...json]
+	$(BIN)/python scripts/check_customer.py $(FILE) $(if $(filter-out file default,$(origin STAGE)),--stage $(STAGE)) $(if $(LEAD),--lead $(LEAD))
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, as make test runs it
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
@@ -58,5 +68,5 @@ ledger-table: $(STAMP)  ## make ledger-table TABLE=lead-plug-salesforce-prod-led
 	@test -n "$(TABLE)" || { echo "usage: make ledger-table TABLE=lead-plug-salesforce-prod-ledger"; exit 2; }
 	$(BIN)/python scripts/ledger_table.py create --table $(TABLE)
 
-clean:
+clean:  ## remove .venv and the caches
 	rm -rf $(VENV) .pytest_cache .chalice/deployments

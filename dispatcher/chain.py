@@ -31,10 +31,9 @@ def exchange(integration: Integration, request: CustomerRequest | Chain, send: S
              in_doubt_since: datetime | None = None) -> tuple[Outcome, Answer]:
     """The outcome of the lead and the answer that decided it (LeadEnded, from the transport, when none came)."""
     if isinstance(request, CustomerRequest):
-        answer = send(request, on_sent)
-        return integration.classify(answer), answer
+        single = send(request, on_sent)
+        return integration.classify(single), single
     results: dict[str, dict[str, Any]] = memory.recall() if memory is not None else {}
-    answer: Answer | None = None
     for step in request.steps:
         if step.remembered and step.name in results:
             continue  # an earlier attempt of this lead got it: never done twice

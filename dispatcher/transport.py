@@ -235,7 +235,7 @@ class Transport:
         self.session.mount("https://", adapter)
 
     def post(self, url: str, deadline: Deadline, *, headers: dict[str, str] | None = None,
-             json_body: Any = None, form: dict[str, str] | None = None,
+             json_body: Any = None, form: dict[str, str] | bytes | None = None,
              params: dict[str, str] | None = None, on_sent: Callable[[], None] | None = None,
              method: str = "POST") -> Answer:
         """Send once (twice only if the first connection could not be made); raise CustomerFailure."""
@@ -257,7 +257,7 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, method: str, url: str, deadline: Deadline, exchange: _Exchange,
-                   headers: dict[str, str] | None, json_body: Any, form: dict[str, str] | None,
+                   headers: dict[str, str] | None, json_body: Any, form: dict[str, str] | bytes | None,
                    params: dict[str, str] | None) -> Answer:
         left = deadline.remaining()
         response = self.session.request(method, url, headers=headers, json=json_body, data=form, params=params,

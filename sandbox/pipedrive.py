@@ -10,8 +10,9 @@
 - `POST /v1/leads` {"title", "person_id"}: 201 {"success": true, "data": {"id": "<uuid>", "title", "person_id",
   "add_time": "<ISO 8601 UTC>", ...}}; an unknown person: 400. `GET /v1/leads?person_id=N` lists that person's.
 - Triggers, in the email's local part: on the person call, `+error500` (500), `+error503` (an HTML page),
-  `+limit` (429 with Retry-After), `+slowanswer`/`+noanswer` (an answer after the plug's deadline, the person
-  kept or not); on the lead call (the person exists by then), `+leaderror` (its first call fails with 500),
+  `+limit` (429 with Retry-After), `+capped` (403 with the `code` Pipedrive documents for an account at its
+  limit for an entity, "feature_capping_..."), `+slowanswer`/`+noanswer` (an answer after the plug's deadline,
+  the person kept or not); on the lead call (the person exists by then), `+leaderror` (its first call fails with 500),
   `+leadslow` (the lead is kept, the answer comes late), `+leadnoanswer` (its first call answers late, keeps
   nothing).
 - Test helpers: `GET /_sandbox/leads` (the leads), `persons` and `leads` in the test's hands.
@@ -45,6 +46,8 @@ def _now() -> str:
 
 
 class PipedriveSandbox(LeadSandbox):
+    TRIGGERS = LeadSandbox.TRIGGERS | {"capped"}
+
     def __init__(self, port: int = 0, *, token: str = TOKEN, verbose: bool = False) -> None:
         super().__init__(port, verbose)
         self.token = token
@@ -94,6 +97,9 @@ class PipedriveSandbox(LeadSandbox):
             return handler.send_body(503, b"<html><body>Service Unavailable</body></html>", "text/html")
         if trigger == "limit":
             return handler.send_json(429, _failure("Request over limit", errorCode=429), {"Retry-After": "2"})
+        if trigger == "capped":  # the documented 403 of an account at its limit for an entity
+            return handler.send_json(403, _failure("Couldn't add the person. Persons limit reached.",
+                                                   code="feature_capping_persons_limit"))
         if not isinstance(body.get("name"), str) or not body["name"].strip():
             return handler.send_json(400, _failure("Validation failed: name: Required"))
         if self.drops_first_request(email):

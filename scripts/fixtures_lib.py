@@ -30,7 +30,7 @@ LEAD_SCHEMA = ROOT / "contracts" / "lead.schema.json"
 DEFAULT_URL = "http://localhost:8000/send"
 TIMEOUT_S = 35.0  # the plug answers within API Gateway's 29 s; beyond that something else is wrong
 
-FOR_PEOPLE = frozenset({"note", "about"})  # keys of expected.json entries that explain, not expect
+FOR_PEOPLE = frozenset({"note"})  # the key of expected.json entries that explains, not expects
 # Exit codes shared by both scripts.
 OK, DIFFERENT, CANNOT_RUN = 0, 1, 2
 
@@ -40,8 +40,9 @@ def use_project_venv(missing: str) -> NoReturn:
     venv_python = ROOT / ".venv" / "bin" / "python"
     if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
         os.execv(venv_python, [str(venv_python), *sys.argv])
-    raise SystemExit(f"These scripts need `{missing}`: run `make run` once (it builds .venv) "
-                     f"or `pip install -r requirements.txt`.")
+    print(f"error: these scripts need `{missing}`: run `make run` once (it builds .venv) "
+          "or `pip install -r requirements.txt`.", file=sys.stderr)
+    raise SystemExit(CANNOT_RUN)
 
 
 try:
@@ -114,8 +115,8 @@ def load_fixture(fixture_id: str, folder: Path | None = None) -> Any:
 
 
 def load_expected(folder: Path | None = None) -> dict[str, dict[str, Any]]:
-    """expected.json: fixture id -> expected `status`, `state`, `reason` (and error keys), in send order; a
-    folder's file may name its fixtures with `.json` (`"01-created.json"`), the id is the same.
+    """expected.json: fixture id -> expected `status`, `state`, `reason` (and error keys), in send order; one
+    layout for fixtures/expected.json and every folder's (an id written with `.json` is read as the same id).
 
     Its order is the order of a full run: a duplicate is only a duplicate after its original was sent.
     """
@@ -159,9 +160,10 @@ class Uniquifier:
     The email gets `+<nonce>` at the end of its local part (`jean+error500@x.fr` -> `jean+error500+1a2b3c4d@x.fr`),
     so the sandbox's triggers and `.invalid` domains keep working and two fixtures that share an email still
     share it (compared lower-cased, like the customer does): the duplicate fixture stays a duplicate within a
-    run, while a second run is new to the customer. The phone keeps its country prefix and gets new last
-    digits derived from the nonce and the original number. Values that are not valid (invalid fixtures) and
-    surrounding spaces are left as they are.
+    run, while a second run is new to the customer. The phone keeps its country prefix and length and gets new
+    last digits derived from the nonce, the person's email and the original number: each person of a run gets
+    a phone of their own (a customer may deduplicate on the phone), the duplicate keeps its original's. Values
+    that are not valid (invalid fixtures) and surrounding spaces are left as they are.
     """
 
     def __init__(self, nonce: str | None = None) -> None:
@@ -174,13 +176,15 @@ class Uniquifier:
         local, domain = core.rsplit("@", 1)
         return f"{lead}{local}+{self.nonce}@{domain}{trail}"
 
-    def phone(self, value: str) -> str:
+    def phone(self, value: str, person: str = "") -> str:
+        """A fresh phone for `person` (the lead's email, compared lower-cased, as the customer compares it)."""
         lead, core, trail = _split_spaces(value)
         if not _PHONE.fullmatch(core):
             return value
         digits = core[1:]
         fresh = min(8, len(digits) - 2)
-        number = int(sha256(f"{self.nonce}:{digits}".encode()).hexdigest(), 16) % 10**fresh
+        seed = f"{self.nonce}:{person.strip().lower()}:{digits}"
+        number = int(sha256(seed.encode()).hexdigest(), 16) % 10**fresh
         return f"{lead}+{digits[:-fresh]}{number:0{fresh}d}{trail}"
 
     def lead_id(self, value: str) -> str:
@@ -203,7 +207,8 @@ class Uniquifier:
         if isinstance(fresh.get("email"), str):
             fresh["email"] = self.email(fresh["email"])
         if isinstance(fresh.get("phone"), str):
-            fresh["phone"] = self.phone(fresh["phone"])
+            email = lead.get("email")
+            fresh["phone"] = self.phone(fresh["phone"], email if isinstance(email, str) else "")
         return fresh
 
 
@@ -244,7 +249,7 @@ class Result:
         return error if isinstance(error, dict) else {}
 
     def differences(self, expected: Mapping[str, Any]) -> list[str]:
-        """What differs from an expected.json entry (`note`, `about` are for people): empty when all is as
+        """What differs from an expected.json entry (`note` is for people): empty when all is as
         expected."""
         actual = {"status": self.status, "state": self.state, "reason": self.reason, **self._error()}
         return [f"{key}: expected {value!r}, got {actual.get(key)!r}"

@@ -18,18 +18,37 @@ nothing was (a name taken, or not a Python module name).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import keyword
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 ROOT = Path(__file__).resolve().parent.parent
+NEEDED = ("jinja2", "ruff")  # to write the files, and to lay them out within the line length
+
+
+def use_project_venv() -> None:
+    """Run again with the project's .venv when this interpreter lacks Jinja or ruff: `./scripts/new_integration.py`
+    runs the `python3` on the PATH, and without ruff the generated code would not pass `ruff check` (by
+    sys.prefix, not by the interpreter's path: a venv's python is a symlink to the one it was made from)."""
+    if all(importlib.util.find_spec(name) for name in NEEDED):
+        return
+    venv = ROOT / ".venv"
+    if (venv / "bin" / "python").exists() and Path(sys.prefix).resolve() != venv.resolve():
+        os.execv(venv / "bin" / "python", [str(venv / "bin" / "python"), *sys.argv])
+    missing = [name for name in NEEDED if not importlib.util.find_spec(name)]
+    raise SystemExit(f"new_integration.py needs {' and '.join(missing)}: run `make run` once (it builds .venv) or "
+                     "`pip install -r requirements-dev.txt`")
+
+
+use_project_venv()
 sys.path.insert(0, str(ROOT))  # the sandboxes' ports, read from sandbox/ itself
+from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402 - after the interpreter is chosen
 
 TEMPLATES = ROOT / "scripts" / "templates" / "integration"
 STAGES = ROOT / ".chalice" / "config.json"
@@ -68,11 +87,11 @@ def render(template: str, values: dict[str, object]) -> str:
 
 
 def formatted(paths: Iterable[Path]) -> None:
-    """Lay the generated code out within the line length, whatever the name's length (ruff's formatter, a
-    development tool: without it the files stay as rendered)."""
+    """Lay the generated code out within the line length, whatever the name's length (ruff's formatter and its
+    import sorting, from the interpreter `use_project_venv` chose); a failure stops the scaffold."""
     files = list(map(str, paths))
     for command in (["format", "--no-cache", "--quiet"], ["check", "--no-cache", "--quiet", "--fix", "--select", "I"]):
-        subprocess.run([sys.executable, "-m", "ruff", *command, *files], cwd=ROOT, check=False, capture_output=True,
+        subprocess.run([sys.executable, "-m", "ruff", *command, *files], cwd=ROOT, check=True, capture_output=True,
                        timeout=120)
 
 
@@ -104,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {path:<48} {what}")
     print(f"\nNext: adapt dispatcher/integrations/{args.name}.py and sandbox/{args.name}.py to the customer's "
           f"documentation, then their tests;\n  .venv/bin/python -m pytest tests/unit/test_{args.name}.py "
-          f"tests/functional/test_{args.name}_plug.py; docs/adding-a-customer.md has the rest.")
+          f"tests/functional/test_{args.name}_plug.py;\n  link docs/customers-{args.name}.md from the tables of "
+          f"docs/customers.md and README.md; docs/adding-a-customer.md has the rest.")
     return 0
 
 

@@ -29,7 +29,7 @@ class CustomerRequest:
 
     path: str
     json_body: dict[str, Any] | None = None
-    form: dict[str, str] | None = None
+    form: dict[str, str] | bytes | None = None  # bytes: a body already written in the customer's charset
     headers: Mapping[str, str] = field(default_factory=dict)
     method: str = "POST"
     params: Mapping[str, str] = field(default_factory=dict)
@@ -53,7 +53,11 @@ class CustomerSession:
 
 
 class Auth(Protocol):
-    credentials: tuple[str, ...]  # every secret value it holds, for masking wherever a customer echoes one
+    # Read-only members (properties), so that a class attribute, an instance attribute or a property of any
+    # narrower type satisfies them: a protocol's plain attribute is invariant and no integration would type-check.
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Every secret value it holds, for masking wherever a customer echoes one."""
 
     def open(self, transport: Transport, deadline: Deadline, *,
              stale: CustomerSession | None = None) -> CustomerSession:
@@ -94,9 +98,18 @@ class Chain:
 
 
 class Integration(Protocol):
-    name: str  # the stable customer id (a slug): the ledger, the health and the metrics know the customer by it
-    required_fields: Sequence[str]
-    auth: Auth
+    @property
+    def name(self) -> str:
+        """The stable customer id (a slug, the module's name): the ledger, the health and the metrics know the
+        customer by it; never a display name."""
+
+    @property
+    def required_fields(self) -> Sequence[str]:
+        """The lead's fields this customer requires beyond the contract's own."""
+
+    @property
+    def auth(self) -> Auth:
+        """How the plug authenticates to the customer."""
 
     def translate(self, lead: Lead) -> CustomerRequest | Chain:
         """The customer's request for a valid lead (or its chain of requests); pure."""
@@ -139,5 +152,8 @@ def http_family_outcome(answer: Answer, customer: str) -> Outcome:
         return Outcome.of(Reason.CUSTOMER_API_NOT_FOUND, f"{customer} answered 404: its API was not found")
     if answer.status >= 500:
         return Outcome.of(Reason.CUSTOMER_ERROR, f"{customer} failed with HTTP {answer.status}")
+    if answer.status == 429:  # a rate limit is the customer's state (SPEC section 3), a token endpoint's too
+        later = {"retry_after_s": answer.retry_after_s} if answer.retry_after_s is not None else {}
+        return Outcome.of(Reason.CUSTOMER_ERROR, f"{customer} is limiting our requests (HTTP 429)", **later)
     return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{customer} gave an answer the plug does not understand "
                                                    f"(HTTP {answer.status})")

@@ -5,8 +5,8 @@ Steps: with `PIPEDRIVE_REFUSE_DUPLICATES=true`, or after an attempt left the lea
 search?term=<email>&fields=email&exact_match=true` first; `POST /api/v2/persons` {"name", "emails", "phones"} ->
 {"success": true, "data": {"id"}}; `POST /v1/leads` {"title", "person_id"} -> 201 {"data": {"id": "<uuid>"}}.
 The person's id is remembered with the ledger's claim: a retry after any failure between the two calls creates
-the lead for that same person. Pipedrive documents HTTP statuses, no error codes: 400/422 is our request not
-fitting the account, 401/403 our access, 402 the account's state, 429 its rate limit (`Retry-After`).
+the lead for that same person. Pipedrive documents HTTP statuses, no error codes: read by their meaning in
+`pipedrive_search.py` (a 403 is our access, or the account's limit for an entity when its body says so).
 Find: the person search, then each person's leads (`GET /v1/leads?person_id=`), one added since the attempt.
 """
 
@@ -29,7 +29,17 @@ from dispatcher.integrations.base import (
     http_family_outcome,
     search_failed,
 )
-from dispatcher.integrations.pipedrive_search import LEADS_PATH, data_of, id_of, leads_added, person_ids, person_search
+from dispatcher.integrations.pipedrive_search import (
+    ACCOUNT_STATE,
+    LEADS_PATH,
+    NOT_FITTING,
+    capped,
+    data_of,
+    id_of,
+    newest_leads_added,
+    person_ids,
+    person_search,
+)
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
 
@@ -65,7 +75,7 @@ class Pipedrive:
             if ids and state.in_doubt_since is None:  # the customer wants no second person for this email
                 return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person",
                                   existing_customer_lead_id=ids[0])
-            return {"person_id": ids[0] if ids else None}  # in doubt: the person our earlier attempt created
+            return {"person_id": max(ids, default=None)}  # in doubt: the newest, our attempt's (ids only grow)
 
         def person_request(state: ChainState) -> CustomerRequest | None:
             return None if _person(state) is not None else CustomerRequest(path=PERSONS_PATH, json_body=person)
@@ -90,7 +100,7 @@ class Pipedrive:
         """The person search's answer: ask each person's leads in turn; LeadEnded when a search failed."""
         if answer.status != 200 or data_of(answer) is None:
             raise search_failed(self.classify(answer), answer, NAME)
-        return leads_added(person_ids(answer), since - FIND_CLOCK_SKEW, self.classify)
+        return newest_leads_added(person_ids(answer), since - FIND_CLOCK_SKEW, self.classify)
 
     def classify(self, answer: Answer) -> Outcome:
         body = answer.json()
@@ -102,12 +112,12 @@ class Pipedrive:
             if lead_id is None:
                 return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered {answer.status} without an id")
             return Outcome.of(Reason.CREATED, customer_lead_id=lead_id)
-        if answer.status in (401, 403):
-            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} refused our API token: {said}")
-        if answer.status in (402, 429):
+        if answer.status in ACCOUNT_STATE or (answer.status == 403 and capped(body)):
             later = {"retry_after_s": answer.retry_after_s} if answer.retry_after_s is not None else {}
             return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} does not take requests now: {said}", **later)
-        if answer.status in (400, 422):
+        if answer.status in (401, 403):
+            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} refused our API token: {said}")
+        if answer.status in NOT_FITTING:
             return Outcome.of(REJECTED, f"{NAME} does not take our request as the account is set up: {said}")
         return http_family_outcome(answer, NAME)
 

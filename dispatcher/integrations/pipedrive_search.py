@@ -15,6 +15,14 @@ from dispatcher.integrations.base import CustomerRequest, FindFurther, search_fa
 from dispatcher.outcome import Outcome
 
 SEARCH_PATH, LEADS_PATH = "/api/v2/persons/search", "/v1/leads"
+# Pipedrive's HTTP status codes (its "HTTP status codes" page), by their meaning in SPEC section 3 (401 and any
+# other 403 are our access; 404 and 5xx the shared rule): the account's state (402 "Company account is not
+# open", 422 "Webhooks limit reached", 429 the rate limit), our request not fitting its setup (400 "Request not
+# understood", 405 "Incorrect request method", 410 "Old resource permanently unavailable", 415 "Feature is not
+# enabled", 501 "Non-existent functionality").
+ACCOUNT_STATE = frozenset({402, 422, 429})
+NEWEST_PERSONS = 3  # the persons with the lead's email whose leads `find` asks, newest first
+NOT_FITTING = frozenset({400, 405, 410, 415, 501})
 
 
 def data_of(answer: Answer) -> Any:
@@ -50,6 +58,13 @@ def added_since(value: Any, after: datetime) -> bool:
     return added is not None and added.tzinfo is not None and added >= after
 
 
+def newest_leads_added(ids: list[int], after: datetime, classify: Callable[[Answer], Outcome]) -> FindFurther | None:
+    """`leads_added` over the newest persons only: a lead in doubt went to the newest person with its email (the
+    one its attempt created, or reused), and a person who asked many times must not make the search endless
+    (more requests than chain.MAX_FIND_REQUESTS end the lead failed, retry after retry)."""
+    return leads_added(sorted(ids, reverse=True)[:NEWEST_PERSONS], after, classify)
+
+
 def leads_added(ids: list[int], after: datetime, classify: Callable[[Answer], Outcome]) -> FindFurther | None:
     """Ask the first person's leads for one added since `after`, then the next person's; None when none has."""
     if not ids:
@@ -64,3 +79,10 @@ def leads_added(ids: list[int], after: datetime, classify: Callable[[Answer], Ou
         return found[0] if found else leads_added(ids[1:], after, classify)
 
     return FindFurther(CustomerRequest(path=LEADS_PATH, method="GET", params={"person_id": str(ids[0])}), lead_added)
+
+
+def capped(body: Any) -> bool:
+    """Whether a 403 says the account reached a limit for an entity (its state, not our access): Pipedrive's
+    documented body carries a `code` such as "feature_capping_deals_limit"."""
+    code = body.get("code") if isinstance(body, dict) else None
+    return isinstance(code, str) and code.startswith("feature_capping")

@@ -3,8 +3,8 @@
 WEBHOOK_CONFIG names the file (relative paths start at the project root, which is also the top of the
 Lambda package: `customers/` reaches it through the `vendor/customers` symlink). The file is checked
 against `contracts/webhook-config.schema.json`, then for what a schema cannot say (regular expressions,
-regex groups, secrets present in the environment), all when the plug starts: a wrong file stops the plug
-with a message naming the mistake, never at the first lead.
+regex groups, time zones, charsets, an example for every rule, secrets present in the environment), all when
+the plug starts: a wrong file stops the plug with a message naming the mistake, never at the first lead.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from dispatcher.contract import CONTRACTS_DIR, Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
+from dispatcher.integrations.webhook_body import charset_of, lead_request
 from dispatcher.integrations.webhook_examples import check_examples, examples_of
-from dispatcher.integrations.webhook_mapping import FieldRule, field_rule, form_body, json_body, nesting_conflict
+from dispatcher.integrations.webhook_mapping import FieldRule, field_rules, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
 from dispatcher.jsonpath import lookup
 from dispatcher.outcome import Outcome
@@ -51,8 +52,9 @@ class Webhook:
 
     def __init__(self, *, customer: str, required_fields: tuple[str, ...], fields: tuple[FieldRule, ...],
                  encoding: str, headers: Mapping[str, str], rules: tuple[Rule, ...], auth: StaticAuth,
-                 finder: Finder | None = None) -> None:
+                 finder: Finder | None = None, charset: str | None = None) -> None:
         self.customer = customer
+        self.charset = charset  # None: as requests writes it (UTF-8 form, ASCII-escaped JSON)
         self.required_fields = required_fields
         self.fields = fields
         self.encoding = encoding
@@ -62,9 +64,8 @@ class Webhook:
         self.finder = finder
 
     def translate(self, lead: Lead) -> CustomerRequest:
-        if self.encoding == "form":
-            return CustomerRequest(path="", form=form_body(self.fields, lead), headers=self.headers)
-        return CustomerRequest(path="", json_body=json_body(self.fields, lead), headers=self.headers)
+        """The lead as the customer's body; InvalidLead names a field its format or charset cannot take."""
+        return lead_request(self.fields, self.encoding, self.charset, self.headers, lead)
 
     def classify(self, answer: Answer) -> Outcome:
         return classify(self.rules, answer, self.customer)
@@ -218,8 +219,10 @@ def variable_mistakes(config: Mapping[str, Any], environ: Mapping[str, str], fil
 def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str, *,
           with_examples: bool = True) -> Webhook:
     """The integration for a schema-valid configuration, checking what the schema cannot; `with_examples`
-    runs the file's examples through its rules (the check command runs and prints them itself)."""
-    fields = tuple(field_rule(name, spec) for name, spec in config["fields"].items())
+    runs the file's examples through its rules, and wants one for each rule (the check command runs and
+    prints them itself)."""
+    charset = charset_of(config.get("charset"), f"{file_name}: $.charset")
+    fields = field_rules(config["fields"], file_name, charset)
     if config["body"] == "json" and (conflict := nesting_conflict([f.name for f in fields])):
         raise ConfigurationError(f"{file_name}: $.fields: {conflict!r} is both a field and the parent of "
                                  "another (a dot in a JSON field name nests)")
@@ -228,14 +231,15 @@ def build(config: Mapping[str, Any], environ: Mapping[str, str], file_name: str,
     except ConfigurationError as exc:
         raise ConfigurationError(f"{file_name}: {exc}") from None
     if with_examples:
-        check_examples(rules, examples_of(config), config["name"], file_name)
+        check_examples(rules, examples_of(config, file_name), config["name"], file_name)
     for name, value in config.get("headers", {}).items():
         if not (f"{name}{value}".isascii() and f"{name}{value}".isprintable()):
             raise ConfigurationError(f"{file_name}: $.headers.{name}: a header holds ASCII without control "
                                      "characters only")
     return Webhook(customer=config["name"], required_fields=tuple(config.get("required_fields", ())),
                    fields=fields, encoding=config["body"], headers=config.get("headers", {}), rules=rules,
-                   auth=_auth(config, environ, file_name), finder=_finder(config, environ, file_name))
+                   auth=_auth(config, environ, file_name), finder=_finder(config, environ, file_name),
+                   charset=charset)
 
 
 def from_env(environ: Mapping[str, str]) -> Webhook:

@@ -14,7 +14,7 @@ in ASCII (write `\p{L}` for any letter).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import re2
@@ -70,6 +70,7 @@ class Rule:
     reason: str | Place
     lead_id: Place | None
     message: str | Place | None
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # invalid_fields, missing_fields
 
     def apply(self, answer: Answer, customer: str) -> Outcome | None:
         """The outcome this rule gives the answer, or None when it does not match."""
@@ -99,7 +100,7 @@ class Rule:
         if self.state == "accepted":
             return Outcome("accepted", reason, message, customer_lead_id=lead_id)
         message = message or f"{customer}'s answer (HTTP {answer.status}) means {self.state}/{reason} ({self.where})"
-        return Outcome(self.state, reason, message)
+        return Outcome(self.state, reason, message, details={name: list(paths) for name, paths in self.fields.items()})
 
 
 def _status_matches(status: int, pattern: int | str) -> bool:
@@ -178,4 +179,8 @@ def compile_rule(spec: Mapping[str, Any], index: int) -> Rule:
     message = then.get("message")
     if isinstance(message, dict):
         message = _place(message, f"$.{where}.then.message", body)
-    return Rule(where, statuses, json_tests, body, state, reason, lead_id, message)
+    fields = {name: tuple(then[name]) for name in ("invalid_fields", "missing_fields") if name in then}
+    if fields and (state, reason) != ("failed", Reason.INVALID_LEAD):
+        raise ConfigurationError(f"$.{where}.then: {' and '.join(fields)} name the lead's fields of an invalid "
+                                 "lead: they go with state failed and reason invalid_lead")
+    return Rule(where, statuses, json_tests, body, state, reason, lead_id, message, fields)

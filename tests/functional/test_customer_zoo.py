@@ -54,6 +54,10 @@ def customer_file(url: str) -> dict[str, Any]:
             {"when": {"status": 201}, "then": {"state": "accepted", "reason": "created", "lead_id": {"json": "id"}}},
             {"when": {"status": 422}, "then": {"state": "refused", "reason": {"json": "error"}}},
         ],
+        "examples": [  # an example for each rule, as every file needs
+            {"status": 201, "body": {"id": "Z-1"}, "state": "accepted", "customer_lead_id": "Z-1"},
+            {"status": 422, "body": {"error": "OUT_OF_AREA"}, "state": "refused", "reason": "OUT_OF_AREA"},
+        ],
     }
 
 

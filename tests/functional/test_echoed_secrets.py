@@ -32,6 +32,8 @@ def webhook_file(tmp_path: Path, url: str, auth: dict[str, str]) -> Path:
             {"when": {"status": 422}, "then": {"state": "refused", "reason": {"json": "code"},
                                                "message": {"json": "message"}}},
         ],
+        "examples": [{"status": 201, "body": {"id": "E-1"}, "state": "accepted"},
+                     {"status": 422, "body": {"code": "NOPE"}, "state": "refused", "reason": "NOPE"}],
     }
     path = tmp_path / "echo.json"
     path.write_text(json.dumps(config), encoding="utf-8")

@@ -188,7 +188,10 @@ def slow_webhook_plug(plug_for: Any, tmp_path: Path, customer: _SlowWebhook, sea
     config: dict[str, Any] = {
         "name": "Slow", "url": customer.base_url + "/leads", "body": "json", "fields": {"email": "email"},
         "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "id"}}},
-                    *extra_answers]}
+                    *extra_answers],
+        "examples": [{"status": 201, "body": {"id": "W-1"}, "state": "accepted"},  # one for each rule
+                     *({"status": rule["when"]["status"], "body": "", "state": rule["then"]["state"]}
+                       for rule in extra_answers)]}
     if search_path is not None:
         config["find"] = {"url": customer.base_url + search_path, "params": {"email": "email"},
                           "found": {"json": "data.0.id"}}

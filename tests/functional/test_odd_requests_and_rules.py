@@ -35,6 +35,8 @@ def text_customer_file(tmp_path: Path, url: str) -> Path:
             {"when": {"status": 200, "body": BACKTRACKING},
              "then": {"state": "refused", "reason": {"group": "code"}}},
         ],
+        "examples": [{"status": 200, "body": "OK 1", "state": "accepted"},
+                     {"status": 200, "body": "ERREUR HORS_ZONE trop loin", "state": "refused", "reason": "HORS_ZONE"}],
     }
     path = tmp_path / "old-form.json"
     path.write_text(json.dumps(config), encoding="utf-8")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from sandbox.pipedrive import TOKEN, PipedriveSandbox
 from tests.support.customers import COMMON, fixture_cases
+from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client, emulator_environment
 from tests.support.envelopes import assert_envelope
 from tests.support.leads import make_lead
 
@@ -75,6 +77,7 @@ def test_a_wrong_token_is_a_401(plug_for, pipedrive):
     pytest.param("error500", 500, id="failing"),
     pytest.param("error503", 503, id="maintenance-page"),
     pytest.param("limit", 429, id="rate-limited-never-retried"),
+    pytest.param("capped", 403, id="account-at-its-persons-limit-is-its-state-not-our-access"),
 ])
 def test_a_failing_person_call_is_a_502_and_no_lead_is_asked(plug_for, pipedrive, tag, customer_status):
     status, envelope = plug_for(pipedrive_env(pipedrive)).post(with_tag(tag))
@@ -85,8 +88,28 @@ def test_a_failing_person_call_is_a_502_and_no_lead_is_asked(plug_for, pipedrive
         assert envelope["error"]["retry_after_s"] == 2
 
 
-def ledger_env(pipedrive: PipedriveSandbox, tmp_path: Any, **extra: str) -> dict[str, str]:
-    return pipedrive_env(pipedrive, LEDGER=f"sqlite:{tmp_path / 'ledger.sqlite3'}", CUSTOMER_TIMEOUT_S="1", **extra)
+@pytest.fixture(scope="module")
+def dynamodb_endpoint() -> Iterator[str]:
+    with dynamodb_emulator() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The LEDGER setting of a plug whose claims and remembered steps live in that store: a SQLite file, or a
+    table of DynamoDB through moto's server (boto3 finds it through the environment, as in production)."""
+    if request.param == "sqlite":
+        return f"sqlite:{tmp_path / 'ledger.sqlite3'}"
+    endpoint = request.getfixturevalue("dynamodb_endpoint")
+    for name, value in emulator_environment(endpoint).items():
+        monkeypatch.setenv(name, value)
+    table = f"pipedrive-ledger-{time.monotonic_ns()}"
+    create_ledger_table(emulator_client(endpoint), table)
+    return f"dynamodb:{table}"
+
+
+def ledger_env(pipedrive: PipedriveSandbox, ledger: str, **extra: str) -> dict[str, str]:
+    return pipedrive_env(pipedrive, LEDGER=ledger, CUSTOMER_TIMEOUT_S="1", **extra)
 
 
 @pytest.mark.parametrize("refuse_duplicates", ["false", "true"])
@@ -97,9 +120,9 @@ def ledger_env(pipedrive: PipedriveSandbox, tmp_path: Any, **extra: str) -> dict
     pytest.param("slowanswer", "customer_timeout", id="person-call-late-person-kept"),
     pytest.param("noanswer", "customer_timeout", id="person-call-unanswered-nothing-kept"),
 ])
-def test_a_retry_after_any_failure_leaves_one_person_and_one_lead(plug_for, pipedrive, tmp_path, tag, first_reason,
+def test_a_retry_after_any_failure_leaves_one_person_and_one_lead(plug_for, pipedrive, ledger, tag, first_reason,
                                                                   refuse_duplicates):
-    plug = plug_for(ledger_env(pipedrive, tmp_path, PIPEDRIVE_REFUSE_DUPLICATES=refuse_duplicates))
+    plug = plug_for(ledger_env(pipedrive, ledger, PIPEDRIVE_REFUSE_DUPLICATES=refuse_duplicates))
     lead = with_tag(tag)
     first = plug.post(lead)
     assert (first[0], first[1]["error"]["reason"]) == (502, first_reason)
@@ -116,3 +139,27 @@ def test_without_a_ledger_a_retry_creates_a_second_person(plug_for, pipedrive):
     assert plug.post(lead)[0] == 502
     assert plug.post(lead)[0] == 201
     assert held(pipedrive, lead) == (2, 1)  # what LEDGER=off accepts, and what the ledger prevents
+
+
+def test_in_doubt_the_lead_goes_to_the_person_our_attempt_created_not_an_older_one(plug_for, pipedrive, tmp_path):
+    lead = with_tag("slowanswer")
+    pipedrive.persons[1] = {"id": 1, "name": "Someone earlier", "emails": [{"value": lead["email"]}],
+                            "add_time": "2026-01-05T10:00:00.000Z"}  # the customer held this email already
+    plug = plug_for(ledger_env(pipedrive, f"sqlite:{tmp_path / 'ledger.sqlite3'}"))
+    assert plug.post(lead)[1]["error"]["reason"] == "customer_timeout"
+    status, envelope = plug.post(lead)
+    assert status == 201, envelope
+    ours = max(pipedrive.persons)
+    assert ours != 1 and pipedrive.leads[envelope["customer_lead_id"]]["person_id"] == ours
+    assert held(pipedrive, lead) == (2, 1)  # the older person, and ours with its one lead
+
+
+def test_in_doubt_a_person_who_asked_many_times_is_found_not_failed(plug_for, pipedrive, tmp_path):
+    lead = with_tag("leadslow")  # the person is created, the lead kept, its answer late
+    plug = plug_for(ledger_env(pipedrive, f"sqlite:{tmp_path / 'ledger.sqlite3'}"))
+    for earlier in range(1, 10):  # nine persons with this email already, as Pipedrive keeps them
+        pipedrive.persons[earlier] = {"id": earlier, "name": "Earlier", "emails": [{"value": lead["email"]}]}
+    assert plug.post(lead)[1]["error"]["reason"] == "customer_timeout"
+    status, envelope = plug.post(lead)
+    assert status == 201, envelope
+    assert envelope["customer_lead_id"] in pipedrive.leads and len(pipedrive.leads) == 1  # found, not sent again

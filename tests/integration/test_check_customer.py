@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from dispatcher.errors import ConfigurationError
+from dispatcher.integrations.webhook import from_env
+from tests.support.example_customer import ExampleCustomer
 from tests.support.project import ROOT
 
 CHECK = ROOT / "scripts" / "check_customer.py"
@@ -27,9 +30,10 @@ TRAP = {  # an old PHP form answering 200 and text; the accepting rule's `|` is 
 }
 
 
-def check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, str(CHECK), *args], capture_output=True, text=True, encoding="utf-8",
-                            timeout=60, env={**os.environ, "NO_COLOR": "1", **(env or {})}, cwd=ROOT, check=False)
+def check(*args: str, env: dict[str, str] | None = None, command: tuple[str, ...] = (sys.executable, str(CHECK)),
+          cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*command, *args], capture_output=True, text=True, encoding="utf-8",
+                            timeout=60, env={**os.environ, "NO_COLOR": "1", **(env or {})}, cwd=cwd, check=False)
     assert "Traceback" not in result.stdout + result.stderr
     return result
 
@@ -53,7 +57,10 @@ def write(tmp_path: Path, config: Any) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("name", ["acme-json.json", "solaris-form.json"])
+SHIPPED = sorted(path.name for path in (ROOT / "customers").glob("*.json"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_a_shipped_file_passes_with_a_row_per_example(name):
     result = check(f"customers/{name}")
     assert result.returncode == 0, result.stdout
@@ -76,8 +83,10 @@ def test_the_trap_is_shown_in_the_table_and_named_in_one_line_per_mistake(tmp_pa
         'old-form.json: $.examples[0] (HTTP 200 "KO|HORS_ZONE") must be refused/HORS_ZONE, but answers[0] makes it '
         'accepted/created id "KO|HORS_ZONE"',
         'old-form.json: $.examples[1] (HTTP 200 "OK|492716") must be accepted id "492716", but no rule matches it, '
-        "which makes it failed/bad_customer_response"]
-    assert result.stdout.rstrip().endswith("2 mistake(s)")
+        "which makes it failed/bad_customer_response",
+        "old-form.json: $.answers[1] has no example: add the customer's answer it must match, with the outcome it "
+        "must give (a rule nothing shows right may take a refusal for a sale)"]
+    assert result.stdout.rstrip().endswith("3 mistake(s)")
 
 
 @pytest.mark.parametrize(("body", "line"), [
@@ -143,6 +152,8 @@ def test_every_schema_mistake_is_one_line(tmp_path):
                  ".chalice/config.json", id="no-stage"),
     pytest.param(["customers/acme-json.json", "--status", "99"], 2, "stderr", "'99' is not an HTTP status",
                  id="not-a-status"),
+    pytest.param(["customers/acme-json.json", "--lead", "fixtures/nope.json"], 2, "stderr",
+                 "error: cannot read the lead fixtures/nope.json: No such file or directory", id="no-lead"),
 ])
 def test_what_cannot_be_checked_says_so_in_one_line(tmp_path, args, code, stream, text):
     if args[0].startswith("{"):
@@ -152,10 +163,117 @@ def test_what_cannot_be_checked_says_so_in_one_line(tmp_path, args, code, stream
     assert text in getattr(result, stream)
 
 
-def test_make_runs_it_with_the_file_and_the_stage():
-    # --no-print-directory: under `make test` this make is a sub-make, which would print its directory
+@pytest.mark.parametrize(("variables", "command"), [
+    pytest.param([], "customers/acme-json.json", id="no-stage-unless-given"),
+    pytest.param(["STAGE=acme-dev"], "customers/acme-json.json --stage acme-dev", id="the-stage-given"),
+    pytest.param(["LEAD=fixtures/webhook/acme-json/01-created.json"],
+                 "customers/acme-json.json --lead fixtures/webhook/acme-json/01-created.json", id="a-lead-to-preview"),
+])
+def test_make_runs_it_with_the_file_and_what_was_given(variables, command):
+    # --no-print-directory: under `make test` this make is a sub-make, which would print its directory; STAGE
+    # is a global of the Makefile (prod for the package targets), so the environment's is dropped here
+    environment = {key: value for key, value in os.environ.items() if key not in ("STAGE", "LEAD", "MAKEFLAGS")}
     dry = subprocess.run(["make", "--no-print-directory", "-n", "check-customer", "FILE=customers/acme-json.json",
-                          "STAGE=acme-dev"], capture_output=True, text=True, cwd=ROOT, timeout=30, check=True)
-    assert dry.stdout.splitlines()[-1] == ".venv/bin/python scripts/check_customer.py customers/acme-json.json " \
-                                          "--stage acme-dev"
+                          *variables], capture_output=True, text=True, cwd=ROOT, timeout=30, check=True,
+                         env=environment)
+    assert " ".join(dry.stdout.splitlines()[-1].split()) == f".venv/bin/python scripts/check_customer.py {command}"
+
+
+@pytest.mark.parametrize("python", ["/usr/bin/python3", None], ids=["the-system-python", "its-shebang"])
+def test_it_runs_with_the_projects_interpreter_from_any_directory(tmp_path, python):
     assert os.access(CHECK, os.X_OK)
+    if python is not None and not Path(python).exists():
+        pytest.skip(f"no {python} on this machine")
+    command = (python, str(CHECK)) if python else (str(CHECK),)
+    result = check(str(ROOT / "customers" / "acme-json.json"), command=command, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("no mistakes")
+
+
+A_RULE_PER_MISTAKE = {  # the tools refuse each, naming it: (the change to a right file, the line they print)
+    "an unescaped metacharacter": (
+        lambda config: config["answers"][0]["when"].update(body="^OK|(?P<id>.+)"),
+        'old-form.json: $.examples[1] (HTTP 200 "KO|HORS_ZONE") must be refused/HORS_ZONE, but answers[0] makes it '
+        'accepted/created id "KO|HORS_ZONE"'),
+    "a rule without an example": (
+        lambda config: config["examples"].pop(2),
+        "old-form.json: $.answers[1] has no example: add the customer's answer it must match, with the outcome it "
+        "must give (a rule nothing shows right may take a refusal for a sale)"),
+    "an answer matched by no rule": (
+        lambda config: config["examples"].append({"status": 200, "body": "KO-DOUBLON", "state": "duplicate"}),
+        'old-form.json: $.examples[3] (HTTP 200 "KO-DOUBLON") must be duplicate, but no rule matches it, which makes '
+        "it failed/bad_customer_response"),
+}
+
+
+def right_file() -> dict[str, Any]:
+    return {**TRAP, "answers": [
+        {"when": {"status": 200, "body": r"^OK\|(?P<id>[0-9]+)$"},
+         "then": {"state": "accepted", "lead_id": {"group": "id"}}},
+        {"when": {"status": 200, "body": r"^KO\|DOUBLON"}, "then": {"state": "duplicate"}},
+        TRAP["answers"][1]],
+        "examples": [TRAP["examples"][1], TRAP["examples"][0],
+                     {"status": 200, "body": "KO|DOUBLON", "state": "duplicate"}]}
+
+
+@pytest.mark.parametrize("mistake", A_RULE_PER_MISTAKE)
+def test_each_mistake_is_refused_by_the_check_and_at_plug_start(tmp_path, mistake):
+    assert check(write(tmp_path, right_file())).returncode == 0
+    config = right_file()
+    config["examples"] = list(config["examples"])
+    change, line = A_RULE_PER_MISTAKE[mistake]
+    change(config)
+    result = check(write(tmp_path, config))
+    assert result.returncode == 1
+    assert line in result.stdout.splitlines()
+    with pytest.raises(ConfigurationError) as refused:  # and the plug does not start
+        from_env({"WEBHOOK_CONFIG": str(tmp_path / "old-form.json"), "FORM_URL": "https://form.example/x",
+                  "FORM_KEY": "k"})
+    assert str(refused.value).split(" (and ")[0] in result.stdout.splitlines()  # the same line, the first of them
+
+
+def test_a_json_path_to_an_id_the_real_answer_lacks_is_refused(tmp_path):
+    api = {"name": "Api", "url": "https://api.example/leads", "body": "json", "fields": {"email": "email"},
+           "answers": [{"when": {"status": 201}, "then": {"state": "accepted", "lead_id": {"json": "data.id"}}}],
+           "examples": [{"status": 201, "body": {"lead": {"id": 8841}}, "state": "accepted"}]}  # what they really send
+    result = check(write(tmp_path, api))
+    assert result.returncode == 1
+    assert 'old-form.json: $.examples[0] (HTTP 201 {"lead":{"id":8841}}) must be accepted, but no rule matches it, ' \
+           "which makes it failed/bad_customer_response" in result.stdout.splitlines()
+
+
+def test_the_latin1_duplicate_the_happy_path_rule_would_sell_is_caught(tmp_path):
+    # `^<p>.*enregistr.e` matches the success and the duplicate alike: the duplicate's example says so
+    config = json.loads((ROOT / "customers" / "maison-verte-form.json").read_text(encoding="utf-8"))
+    config["answers"][0]["when"]["body"] = "^<html><body><p>.*enregistr.e(?: sous le n° (?P<id>[0-9]+))?"
+    config["answers"][0]["then"] = {"state": "accepted"}
+    result = check(write(tmp_path, config))
+    assert result.returncode == 1
+    assert any(line.startswith('old-form.json: $.examples[1] "already there"') and "answers[0] makes it accepted/ok"
+               in line for line in result.stdout.splitlines()), result.stdout
+
+
+def test_a_lead_is_previewed_as_the_exact_request_with_the_secrets_masked_and_nothing_is_sent(tmp_path):
+    with ExampleCustomer() as customer:
+        result = check("customers/maison-verte-form.json", "--env", "--lead",
+                       "fixtures/webhook/maison-verte-form/01-created.json",
+                       env={"MAISON_VERTE_URL": customer.base_url + "/formulaire/envoi.php",
+                            "MAISON_VERTE_USER": "leadplug", "MAISON_VERTE_PASSWORD": "s3cret-Pa55"})
+        assert customer.journal.requests == []  # nothing was sent
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert f"POST {customer.base_url}/formulaire/envoi.php" in lines
+    assert "Authorization: Basic ****" in lines
+    assert "Content-Type: application/x-www-form-urlencoded" in lines
+    body = next(line for line in lines if line.startswith("civilite="))
+    assert "nom=LEF%C8VRE" in body and "date_demande=27%2F11%2F2026" in body  # Latin-1, the day in Paris
+    assert any(line.startswith("(") and "in iso8859-1; nothing was sent" in line for line in lines)
+    assert "s3cret-Pa55" not in result.stdout and "bGVhZHBsdWc6czNjcmV0LVBhNTU=" not in result.stdout
+
+
+def test_a_lead_the_customer_cannot_take_says_so_and_what_the_plug_answers():
+    result = check("customers/maison-verte-form.json", "--lead",
+                   "fixtures/webhook/maison-verte-form/05-invalid-latin1-cannot-write-the-name.json")
+    assert result.returncode == 0
+    assert "the plug answers 400 invalid_lead (invalid: last_name, first_name, address.city) and sends nothing" \
+        in result.stdout

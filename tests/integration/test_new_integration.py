@@ -1,6 +1,8 @@
 """`scripts/new_integration.py` writes an integration that passes its own tests as written: generated into a copy
 of the project, its tests, the random-answer checks, the reason table's and the stages' checks and ruff pass
-there; a name that is taken or wrong writes nothing."""
+there, and the docs' checks once its page is linked as the guide says; run by an interpreter without the
+project's tools (as `./scripts/new_integration.py` runs the `python3` on the PATH), it uses the project's .venv;
+a name that is taken or wrong writes nothing."""
 
 from __future__ import annotations
 
@@ -29,7 +31,9 @@ def snapshot(project: Path) -> dict[str, bytes]:
             if path.is_file() and "__pycache__" not in path.parts}
 
 
-LONG = "a_very_long_customer_name_1234"  # the longest name the scaffold takes (30 characters)
+# the longest name the scaffold takes (30 characters), sorting between the customers already there
+LONG = "m_very_long_customer_name_1234"
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)  # outside the venv: no ruff (nor maybe Jinja)
 GENERATED = ("dispatcher/integrations/{}.py", "sandbox/{}.py", "tests/unit/test_{}.py",
              "tests/functional/test_{}_plug.py", "fixtures/{}/", "docs/customers-{}.md")
 
@@ -40,11 +44,12 @@ def generation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     project's files before and after."""
     copy = tmp_path_factory.mktemp("scaffold") / "leadplug"
     shutil.copytree(ROOT, copy, symlinks=True, ignore=IGNORED)
+    (copy / ".venv").symlink_to(Path(sys.prefix))  # the project's .venv, as `make run` builds it
     before = snapshot(copy)
     generated = run(copy, sys.executable, "scripts/new_integration.py", "acme_crm", "--title", "Acme CRM")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     assert "tests/functional/test_acme_crm_plug.py" in generated.stdout  # the checklist names every file
-    generated = run(copy, sys.executable, "scripts/new_integration.py", LONG, "--auth", "oauth", "--title",
+    generated = run(copy, BASE_PYTHON, "scripts/new_integration.py", LONG, "--auth", "oauth", "--title",
                     "AVeryLongCustomerNameTwelve34")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     return copy, before, snapshot(copy)
@@ -68,6 +73,19 @@ def test_the_generated_integrations_pass_their_own_tests_as_written(project):
                     "test_acme_crm_reads_any_answer PASSED", "test_a_lead_in_doubt_found_at_the_customer_is_not_sent",
                     "test_an_expired_token_is_refreshed_once PASSED"):
         assert checked in result.stdout
+
+
+def test_its_page_passes_the_docs_checks_once_linked_as_the_guide_says(project):
+    for name, title in (("acme_crm", "Acme CRM"), (LONG, "AVeryLongCustomerNameTwelve34")):
+        with (project / "docs" / "customers.md").open("a", encoding="utf-8") as table:
+            table.write(f"\n[{title}](customers-{name}.md)\n")
+        readme = (project / "README.md").read_text(encoding="utf-8").replace(
+            "| know what each status", f"| know how a lead reaches {title} | [docs/customers-{name}.md]"
+            f"(docs/customers-{name}.md) |\n| know what each status", 1)
+        (project / "README.md").write_text(readme, encoding="utf-8")
+    result = run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                 "tests/unit/test_docs_links.py")
+    assert result.returncode == 0, result.stdout[-4000:]
 
 
 def test_the_generated_code_is_ruff_clean(project):

@@ -28,13 +28,15 @@ from tests.support.project import ROOT
 pytestmark = pytest.mark.slow
 
 INVOKER = ROOT / "tests" / "support" / "lambda_event.py"
-# The budget: the size recorded on 2026-12-03 (5,609,650 bytes with python3.13 bytecode; 3.2 MB of sources
-# alone) plus 10%. Chalice in requirements.txt would drag botocore in (about 16 MB more).
-RECORDED_ZIP_BYTES = 5_609_650
+# The budget: the size recorded on 2026-12-03 (7,172,510 bytes with python3.13 bytecode, phonenumberslite and
+# tzdata included; 3.79 MiB of sources alone) plus 10%. Chalice in requirements.txt would drag botocore in (about
+# 16 MB more). scripts/package.py prints the largest entries.
+RECORDED_ZIP_BYTES = 7_172_510
 MAX_ZIP_BYTES = int(RECORDED_ZIP_BYTES * 1.10)
 RUNTIME = {"app.py", "dispatcher", "contracts", "chalice", "requests", "urllib3", "certifi", "idna",
            "charset_normalizer", "jsonschema", "jsonschema_specifications", "referencing", "rpds", "attr", "attrs",
-           "transitions", "six.py", "typing_extensions.py", "rollbar", "aws_lambda_powertools", "jmespath"}
+           "transitions", "six.py", "typing_extensions.py", "rollbar", "aws_lambda_powertools", "jmespath",
+           "phonenumbers", "tzdata"}
 DEVELOPMENT = {"tests", "fixtures", "sandbox", "scripts", ".chalice", "pytest", "_pytest", "pluggy", "schemathesis",
                "hypothesis", "hypothesis_jsonschema", "botocore", "boto3", "s3transfer", "ruff", "yaml", "click",
                "pip", "setuptools", "wheel"}

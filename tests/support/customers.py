@@ -31,8 +31,9 @@ def solaris_env(solaris: WebhookSandbox, **extra: str) -> dict[str, str]:
 
 
 def fixture_cases(folder: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(file name, lead, expectation) of a fixtures folder, in the order they are meant to be sent."""
+    """(file name, lead, expectation) of a fixtures folder, in the order they are meant to be sent (its
+    expected.json names each by its id, the file name without `.json`, as fixtures/expected.json does)."""
     base = ROOT / "fixtures" / folder
     expected = json.loads((base / "expected.json").read_text(encoding="utf-8"))
-    return [(name, json.loads((base / name).read_text(encoding="utf-8")), expectation)
-            for name, expectation in sorted(expected.items())]
+    return [(f"{fixture_id}.json", json.loads((base / f"{fixture_id}.json").read_text(encoding="utf-8")), expectation)
+            for fixture_id, expectation in sorted(expected.items())]

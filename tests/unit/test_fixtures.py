@@ -93,6 +93,18 @@ def test_unique_gives_every_run_new_emails_and_phones():
         assert one["phone"] != two["phone"], fixture_id
 
 
+def test_within_one_run_each_person_gets_a_phone_of_their_own_and_a_duplicate_keeps_its_originals():
+    uniquifier = lib.Uniquifier()
+    same_phone = {"phone": "+33612345678", "first_name": "A", "last_name": "B"}
+    one = uniquifier.lead({**same_phone, "email": "camille@exemple.fr"})
+    other = uniquifier.lead({**same_phone, "email": "jean@exemple.fr"})
+    again = uniquifier.lead({**same_phone, "email": " Camille@Exemple.fr"})  # the duplicate, as a form sends it
+    assert one["phone"] != other["phone"]
+    assert again["phone"] == one["phone"]
+    phones = {lead["email"].strip().lower(): uniquifier.lead(lead)["phone"] for lead in VALID.values()}
+    assert len(set(phones.values())) == len(phones)  # every person of the fixtures apart
+
+
 def test_within_one_run_shared_emails_stay_shared_and_others_stay_apart():
     uniquifier = lib.Uniquifier()
     originals = [_email_key(lead) for lead in VALID.values()]
@@ -121,3 +133,15 @@ def test_unique_keeps_surrounding_spaces_and_leaves_invalid_values_invalid():
     assert uniquifier.phone(" +33612349876 ").startswith(" +336") and uniquifier.phone(" +33612349876 ")[-1] == " "
     for fixture_id, lead in INVALID.items():
         assert _errors(uniquifier.lead(lead)) == _errors(lead), fixture_id
+
+
+FOLDERS = sorted(path.parent for path in lib.FIXTURES.glob("**/expected.json") if path != lib.EXPECTED)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[str(folder.relative_to(lib.FIXTURES)) for folder in FOLDERS])
+def test_every_expected_json_has_the_one_layout(folder):
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    assert sorted(expected) == sorted(path.stem for path in folder.glob("*.json") if path.name != "expected.json")
+    for fixture_id, entry in expected.items():
+        assert {"status", "state", "reason"} <= set(entry), fixture_id
+        assert set(entry) <= {"status", "state", "reason", "missing_fields", "invalid_fields", "note"}, fixture_id

@@ -9,6 +9,7 @@ module is at most 150 lines, its helpers (a search, an error table) in modules o
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ def test_an_integration_that_can_look_leads_up_is_a_finder(name, finds):
 
 @pytest.mark.parametrize("value", ["auth", "crm", "pipedrive_search", "nosuchcrm", ""])
 def test_a_customer_no_module_serves_is_refused_naming_those_that_do(value):
-    with pytest.raises(ConfigurationError, match=r"CUSTOMER must be one of .*dynamics, hubspot, pipedrive, "
-                                                 r"salesforce, webhook, zoho, not "):
+    # every customer served, whatever its name sorts between (a test that listed them broke at each new CRM)
+    served = ", ".join(integration_names())
+    with pytest.raises(ConfigurationError, match=f"^CUSTOMER must be one of {re.escape(served)}, not "):
         build_integration({"CUSTOMER": value})

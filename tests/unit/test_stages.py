@@ -1,5 +1,6 @@
-"""Every stage of .chalice/config.json builds its integration, and a local stage points at a sandbox `make run`
-starts, each on a port of its own: a new customer's stage works the first time (pure: files, no socket)."""
+"""Every stage of .chalice/config.json builds its integration, and a code integration's local stage points at a
+sandbox `make run` starts, each on a port of its own (a webhook customer's may point at any local port but the
+plug's): a new customer's stage works the first time (pure: files, no socket)."""
 
 from __future__ import annotations
 
@@ -33,9 +34,16 @@ def test_every_stage_builds_its_integration(stage):
     assert build_integration(variables(stage)).name == variables(stage)["CUSTOMER"]
 
 
-@pytest.mark.parametrize("stage", [stage for stage in STAGES if local_ports(stage)])
+@pytest.mark.parametrize("stage", [stage for stage in STAGES
+                                   if local_ports(stage) and variables(stage)["CUSTOMER"] != "webhook"])
 def test_a_local_stage_points_at_a_sandbox_that_make_run_starts(stage):
     assert set(local_ports(stage)) <= set(PORTS), f"{stage}: no sandbox of sandbox/__main__.py on that port"
+
+
+@pytest.mark.parametrize("stage", [stage for stage in STAGES if local_ports(stage)])
+def test_a_local_stage_never_points_at_the_plug_itself(stage):
+    # a webhook customer's stage may point at any local port (the customer's own test server, a tunnel)
+    assert 8000 not in local_ports(stage), f"{stage}: port 8000 is make run's plug"
 
 
 def test_each_sandbox_has_a_port_of_its_own_beside_the_plugs():

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from dispatcher.contract import validate_lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations import build_integration
-from dispatcher.integrations.webhook import PROJECT_ROOT, SCHEMA_PATH, from_env
+from dispatcher.integrations.webhook import PROJECT_ROOT, SCHEMA_PATH, build, from_env, variables_named
+from tests.support.leads import make_lead
 
 EXAMPLES = sorted((PROJECT_ROOT / "customers").glob("*.json"))
 ACME = json.loads((PROJECT_ROOT / "customers" / "acme-json.json").read_text())
@@ -31,9 +33,8 @@ def test_the_schema_is_a_valid_json_schema():
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_every_shipped_customer_file_is_valid(path):
     config = json.loads(path.read_text())
-    secrets = {ref["env"]: "https://x.example/" if key == "url" else "secret"
-               for key, ref in (("url", config["url"]), ("auth", config.get("auth", {}))) if isinstance(ref, dict)
-               and "env" in ref}
+    url = config["url"]["env"] if isinstance(config["url"], dict) else None
+    secrets = {name: "https://x.example/" if name == url else "secret" for name in variables_named(config)}
     integration = build_integration({"CUSTOMER": "webhook", "WEBHOOK_CONFIG": f"customers/{path.name}", **secrets})
     assert integration.rules
 
@@ -128,3 +129,41 @@ def test_a_secret_that_cannot_travel_in_a_header_is_refused_at_start(tmp_path):
 def test_the_file_itself_must_be_there(environ, mistake):
     with pytest.raises(ConfigurationError, match=mistake):
         from_env(environ)
+
+
+@pytest.mark.parametrize(("change", "mistake"), [
+    pytest.param({"submitted_on": {"path": "created_at", "date": "%d/%Q/%Y"}},
+                 "$.fields.submitted_on.date: '%d/%Q/%Y': %Q is not a date directive", id="unknown-directive"),
+    pytest.param({"submitted_on": {"path": "created_at", "date": "le jour"}},
+                 "$.fields.submitted_on.date: 'le jour': it has no date directive", id="no-directive"),
+    pytest.param({"submitted_on": {"path": "created_at", "date": "%d/%m/%Y", "timezone": "Europe/Pariss"}},
+                 "$.fields.submitted_on.timezone: 'Europe/Pariss' is not a time zone", id="unknown-zone"),
+    pytest.param({"submitted_on": {"path": "created_at", "timezone": "Europe/Paris"}},
+                 "at $.fields.submitted_on: 'date' is a dependency of 'timezone'", id="a-zone-without-a-date"),
+])
+def test_a_date_field_is_checked_at_start(tmp_path, change, mistake):
+    config = copy.deepcopy(ACME)
+    config["fields"].update(change)
+    with pytest.raises(ConfigurationError) as refused:
+        from_env({"WEBHOOK_CONFIG": write(tmp_path, config), **SECRETS})
+    assert mistake in str(refused.value)
+
+
+@pytest.mark.parametrize(("change", "mistake"), [
+    pytest.param({"charset": "klingon-1"}, "$.charset: 'klingon-1' is not a charset Python knows", id="unknown"),
+    pytest.param({"charset": "iso-8859-1", "fields": {**ACME["fields"], "origin": {"value": "Łódź"}}},
+                 "$.fields.origin: the file itself writes text iso8859-1 cannot write", id="a-constant"),
+])
+def test_a_charset_is_checked_at_start(tmp_path, change, mistake):
+    with pytest.raises(ConfigurationError) as refused:
+        from_env({"WEBHOOK_CONFIG": write(tmp_path, {**ACME, **change}), **SECRETS})
+    assert mistake in str(refused.value)
+
+
+def test_a_json_body_is_written_in_the_customers_charset_and_says_so():
+    config = {**ACME, "charset": "iso-8859-1"}
+    integration = build(config, SECRETS, "acme.json")
+    request = integration.translate(validate_lead(make_lead(last_name="Dupré"), integration.required_fields))
+    assert request.headers["Content-Type"] == "application/json; charset=iso8859-1"
+    assert "DUPRÉ".encode("iso-8859-1") in request.form  # one byte for É, not UTF-8's two
+    assert json.loads(request.form.decode("iso-8859-1")) == request.details

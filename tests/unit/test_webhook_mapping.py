@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from dispatcher.errors import InvalidLead
 from dispatcher.integrations.webhook_mapping import field_rule, form_body, json_body, national_phone
 
 LEAD = {
@@ -67,7 +71,59 @@ def test_a_form_body_is_text_with_names_verbatim():
     pytest.param("+390612345678", "0612345678", id="italy-keeps-its-zero"),
     pytest.param("+35312345678", "012345678", id="ireland-three-digit-code"),
     pytest.param("+12025550123", "2025550123", id="north-america"),
-    pytest.param("+81312345678", "+81312345678", id="unlisted-country-stays-international"),
+    pytest.param("+212612345678", "0612345678", id="morocco"),
+    pytest.param("+420601123456", "601123456", id="czechia-no-trunk-prefix"),
+    pytest.param("+36301234567", "06301234567", id="hungary-06"),
+    pytest.param("+40712345678", "0712345678", id="romania"),
+    pytest.param("+79161234567", "89161234567", id="russia-8"),
+    pytest.param("+81312345678", "0312345678", id="japan"),
 ])
 def test_national_phone(e164, national):
     assert national_phone(e164) == national
+
+
+@pytest.mark.parametrize(("transform", "expected"), [
+    pytest.param("national_phone_spaced", "06 12 34 56 78", id="national-spaced"),
+    pytest.param("international_phone", "+212 6 12 34 56 78", id="international"),
+    pytest.param("e164_phone", "+212612345678", id="e164"),
+])
+def test_the_phone_formats(transform, expected):
+    assert field_rule("tel", {"path": "phone", "transform": transform}).value({"phone": "+212612345678"}) == expected
+
+
+@pytest.mark.parametrize("phone", ["+3361", "+999123456789", "0612-34"])
+def test_a_phone_phonenumbers_cannot_read_is_an_invalid_lead_naming_the_field(phone):
+    with pytest.raises(InvalidLead) as invalid:
+        form_body(rules({"tel": {"path": "phone", "transform": "national_phone"}, "email": "email"}),
+                  {**LEAD, "phone": phone})
+    assert invalid.value.invalid_fields == ["phone"]
+    assert phone not in invalid.value.message  # a field is named, never its value
+
+
+@pytest.mark.parametrize(("created_at", "spec", "expected"), [
+    pytest.param("2026-11-26T09:30:00Z", {"date": "%d/%m/%Y"}, "26/11/2026", id="utc-by-default"),
+    pytest.param("2026-11-26T23:30:00Z", {"date": "%d/%m/%Y"}, "26/11/2026", id="utc-late-evening"),
+    pytest.param("2026-11-26T23:30:00Z", {"date": "%d/%m/%Y", "timezone": "Europe/Paris"}, "27/11/2026",
+                 id="paris-is-already-the-next-day"),
+    pytest.param("2026-07-01T22:30:00Z", {"date": "%d/%m/%Y %H:%M", "timezone": "Europe/Paris"}, "02/07/2026 00:30",
+                 id="paris-summer-time"),
+    pytest.param("2026-11-26T09:30:00+01:00", {"date": "%Y-%m-%d %H:%M:%S"}, "2026-11-26 08:30:00",
+                 id="an-offset-becomes-utc"),
+    pytest.param("2026-11-26T09:30:00Z", {"date": "%d/%m/%Y", "transform": "trim"}, "26/11/2026",
+                 id="then-transforms"),
+])
+def test_a_date_in_the_customers_pattern_and_zone(created_at, spec, expected):
+    zone = ZoneInfo(spec["timezone"]) if "timezone" in spec else UTC
+    spec = {key: value for key, value in spec.items() if key != "timezone"}
+    assert field_rule("date", {"path": "created_at", **spec}, zone).value({"created_at": created_at}) == expected
+
+
+def test_text_the_charset_cannot_write_is_an_invalid_lead_naming_each_field():
+    fields = rules({"nom": "last_name", "prenom": "first_name", "ville": "address.city",
+                    "nom_complet": {"join": ["first_name", "last_name"]}})
+    lead = {**LEAD, "first_name": "Łucja", "last_name": "Wiśniewska", "address": {"city": "Łódź"}}
+    with pytest.raises(InvalidLead) as invalid:
+        form_body(fields, lead, "iso8859-1")
+    assert invalid.value.invalid_fields == ["last_name", "first_name", "address.city"]
+    assert "Łucja" not in invalid.value.message
+    assert form_body(fields, LEAD, "iso8859-1")["nom_complet"] == "Élodie Dupré"  # Latin-1 writes é
