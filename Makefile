@@ -13,7 +13,7 @@ OUT ?= build
 WITH_REGION := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3}
 
 .DEFAULT_GOAL := help
-.PHONY: help run test quick fuzz lint bench bench-coldstart package stage ledger-table clean check-customer
+.PHONY: help run test quick fuzz lint bench bench-coldstart package package-size stage ledger-table clean check-customer
 
 help:  ## this list (the default target)
 	@awk -F':' '/^[a-z][a-z-]*:/ && $$2 !~ /^=/ { text = $$0; sub(/^[^#]*(## *|$$)/, "", text); \
@@ -47,10 +47,10 @@ check-customer: $(STAMP)  ## a webhook customer's file, its examples, [a stage's
 lint: $(STAMP)  ## ruff, as make test runs it
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+bench: $(STAMP)  ## the plug against hand-written peers, per lead, DynamoDB calls, cold start, memory, PASS/FAIL (7 min)
 	$(BIN)/python scripts/bench.py
 
-bench-coldstart: $(STAMP)
+bench-coldstart: $(STAMP)  ## only the cold start of make bench
 	$(BIN)/python scripts/bench.py --coldstart-only
 
 # A release stage's Lambda package, no AWS account used (docs/deploying.md): built by scripts/package.py from a
@@ -59,6 +59,9 @@ bench-coldstart: $(STAMP)
 # $(OUT)/package = deployment.zip + sam.json; $(OUT)/terraform = deployment.zip + chalice.tf.json + our .tf.json.
 package: $(STAMP)  ## make package STAGE=zoho-prod [OUT=build]: SAM in build/package, Terraform in build/terraform
 	$(WITH_REGION) $(BIN)/python scripts/package.py $(STAGE) $(OUT)
+
+package-size: $(STAMP)  ## what takes the space in build/package/deployment.zip (after make package)
+	$(BIN)/python scripts/trim_package.py --sizes $(OUT)/package/deployment.zip
 
 stage: $(STAMP)  ## make stage CUSTOMER=zoho: <customer>-testing and -prod in .chalice/config.json from deploy/releases/<customer>.json
 	@test -n "$(CUSTOMER)" || { echo "usage: make stage CUSTOMER=<name> (deploy/releases/<name>.json)"; exit 2; }

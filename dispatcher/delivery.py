@@ -9,13 +9,12 @@ at the customer first, and every attempt that claimed the lead settles in the le
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import sys
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from dispatcher import chain, privacy
@@ -23,9 +22,10 @@ from dispatcher.answer import Answer
 from dispatcher.contract import Lead, lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.envelopes import envelope
-from dispatcher.errors import LeadEnded
+from dispatcher.errors import CustomerFailure, InvalidLead, LeadEnded
 from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
 from dispatcher.ledger import Claim, Replay, StoreUnavailable
+from dispatcher.ledger.store import within
 from dispatcher.machine import Journey, journey
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 from dispatcher.outcome import Outcome
@@ -36,6 +36,8 @@ from dispatcher.reporting import log_failure
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
 REPLAYED_HEADER = "Idempotent-Replayed"
 ANSWER_RESERVE_S = 0.3  # kept for the Rollbar report and the answer itself after the ledger's steps
+UNKNOWN_ROUND_TRIP_SHARE = 0.5  # before the first answer: a send needs half the customer timeout left
+CREATED_CLOCK_SKEW = timedelta(seconds=2)  # the customer's clock against ours, when comparing creation times
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,37 @@ def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[s
     does not or the integration cannot look leads up. A failed search ends the lead (LeadEnded)."""
     if not isinstance(plug.integration, Finder):
         return None
-    return chain.find(plug.integration, lead, claim.since, lambda request, _: _send(plug, request, deadline))
+    found = chain.find(plug.integration, lead, claim.since, lambda request, _: _send(plug, request, deadline))
+    if found is not None and plug.ledger is not None and plug.ledger.created_by_another(found[0], claim, deadline):
+        return None  # the person's other lead, delivered by us: not this one
+    return found
+
+
+def delivered_earlier(plug: Plug, duplicate: Outcome, answer: Answer, claim: Claim, deadline: Deadline) -> Outcome:
+    """A lead in doubt whose re-delivery the customer answered "duplicate": the record is, unless shown
+    otherwise, the one our own earlier attempt created (SPEC section 8). Where the integration can read the
+    record's creation time (`created_at`), a record older than that attempt is a true duplicate."""
+    existing = duplicate.customer_lead_id if duplicate.customer_lead_id is not None \
+        else duplicate.details.get("existing_customer_lead_id")
+    existing_id = getattr(plug.integration, "existing_id", None)
+    if existing is None and existing_id is not None:
+        existing = existing_id(answer)
+    if existing is not None and plug.ledger is not None and plug.ledger.created_by_another(existing, claim, deadline):
+        return duplicate  # the record of another lead of ours (the person's): a true duplicate for this one
+    created_request = getattr(plug.integration, "created_request", None)
+    if existing is not None and created_request is not None:
+        try:
+            record = _send(plug, created_request(existing), deadline)
+            created = plug.integration.created_at(record)  # type: ignore[attr-defined]
+        except (LeadEnded, CustomerFailure) as exc:  # the check failed: "unless shown otherwise", ours
+            logging.getLogger("leadplug").warning("The creation time of the customer's record could not be read "
+                                                  "(%s); taken as delivered by the attempt in doubt",
+                                                  type(exc).__name__)
+            created = None
+        if created is not None and created < claim.since - CREATED_CLOCK_SKEW:
+            return duplicate  # the customer held this person before our first attempt: a true duplicate
+    return Outcome.of(Reason.DELIVERED_EARLIER, "The customer already holds this lead: our own earlier attempt, "
+                                                "in doubt, delivered it", customer_lead_id=existing)
 
 
 def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
@@ -86,9 +118,13 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
     """Walk the lead to the outcome that ends it, with the customer's answer if one came."""
     try:
         body = read_body(raw_body)
-        lead.lead_id = lead_id_of(body)
         privacy.learn(body)
-        valid_lead = validate_lead(body, plug.integration.required_fields)
+        try:
+            valid_lead = validate_lead(body, plug.integration.required_fields)
+        except InvalidLead:
+            lead.lead_id = lead_id_of(body)  # the id, if valid, of a lead that is not (checked on its own)
+            raise
+        lead.lead_id = valid_lead["id"]  # required, validated and trimmed: what lead_id_of would give
         lead.validate()
         request = plug.integration.translate(valid_lead)
         lead.request_details = request.details
@@ -106,15 +142,25 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
                     lead.ended_by = "find"
                     return Outcome.of(Reason.CREATED, "The customer already holds this lead, delivered by an "
                                                       "earlier attempt", customer_lead_id=found[0]), found[1]
+            if begun.waited and begun.in_doubt and not plug.ledger.time_to_send(deadline, UNKNOWN_ROUND_TRIP_SHARE
+                                                                                 * plug.customer_timeout_s):
+                raise LeadEnded(Outcome.of(Reason.IN_PROGRESS, "Another request's attempt at this lead ended in "
+                                                               "doubt too late to send it again now; retry later"))
         if plug.health is not None:
-            lead.probe = plug.health.admit(deadline.answer_remaining())
+            with within(deadline.remaining()):
+                lead.probe = plug.health.admit(deadline.answer_remaining())
         try:
-            outcome, answer = chain.exchange(
-                plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
-                on_sent=lead.request_left, **chain.memory_of(plug.ledger, valid_lead, lead.claim))
+            with within(deadline.remaining()):  # a chain's step memory writes to the store: bounded too
+                outcome, answer = chain.exchange(
+                    plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
+                    on_sent=lead.request_left, **chain.memory_of(plug.ledger, valid_lead, lead.claim))
         finally:
             lead.exchange_ended()
         lead.answered = True
+        if plug.ledger is not None and lead.response_ms is not None:
+            plug.ledger.round_trips.observe(lead.response_ms / 1000)
+        if lead.claim is not None and lead.claim.in_doubt and outcome.state == Reason.DUPLICATE.value:
+            outcome = delivered_earlier(plug, outcome, answer, lead.claim, deadline)
         return outcome, answer
     except LeadEnded as ended:
         if ENDINGS[Reason.INTERNAL_ERROR].status == ending_of(ended.outcome.state, ended.outcome.reason).status:
@@ -162,25 +208,18 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
 
 def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, outcome: Outcome, delivery: Delivery) -> None:
     """Settle the ledger and count the customer's health, never making the answer late (never 504) nor failing
-    it: with a remote store the steps run in a thread the answer waits for no longer than its deadline allows;
-    what is not done by then finishes in the background, and a claim not settled expires into doubt."""
-    def steps() -> None:
-        for name, step in (("ledger", lambda: _settle(plug, lead, outcome, delivery)),
-                           ("health", lambda: _watch_health(plug, deadline, lead, delivery))):
-            try:
+    it: each store call is bounded by the answer's time left (DynamoDB's retries and timeouts included; SQLite's
+    busy timeout), in this thread: no thread per lead. A settle that does not land in that time is retried
+    after the answer by the pending settles' one worker (dispatcher/ledger/pending.py)."""
+    budget = max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S)
+    for name, step in (("ledger", lambda: _settle(plug, lead, outcome, delivery, budget)),
+                       ("health", lambda: _watch_health(plug, deadline, lead, delivery, outcome))):
+        try:
+            with within(max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S)):
                 step()
-            except Exception as exc:  # noqa: BLE001 - the lead has its answer; the log says what was not recorded
-                logging.getLogger("leadplug").error("%s not recorded for trace %s: %s", name, lead.trace_id,
-                                                    type(exc).__name__)
-
-    stores = [holder.store for holder in (plug.ledger, plug.health) if holder is not None]
-    if not any(store.remote for store in stores):
-        steps()  # a local file or memory: bounded by SQLite's busy timeout, and a thread would cost every lead
-        return
-    worker = threading.Thread(target=contextvars.copy_context().run, args=(steps,), name="ledger-settle",
-                              daemon=True)
-    worker.start()
-    worker.join(max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S))
+        except Exception as exc:  # noqa: BLE001 - the lead has its answer; the log says what was not recorded
+            logging.getLogger("leadplug").error("%s not recorded for trace %s: %s", name, lead.trace_id,
+                                                type(exc).__name__)
 
 
 def _answer(lead: Journey, outcome: Outcome, status: int, answer: Answer | None) -> Delivery:
@@ -194,22 +233,25 @@ def _answer(lead: Journey, outcome: Outcome, status: int, answer: Answer | None)
     return Delivery(status, body, outcome.state, outcome.reason)
 
 
-def _settle(plug: Plug, lead: Journey, outcome: Outcome, delivery: Delivery) -> None:
-    """Remember in the ledger how this attempt ended; a ledger gone now leaves the claim to expire (in doubt)."""
+def _settle(plug: Plug, lead: Journey, outcome: Outcome, delivery: Delivery, budget_s: float) -> None:
+    """Remember in the ledger how this attempt ended, within `budget_s` (then after the answer, bounded); a
+    settle lost for good leaves the claim to expire (in doubt: the next attempt asks the customer first)."""
     if plug.ledger is None or lead.claim is None:
         return
     try:
-        plug.ledger.settle(lead.claim, outcome, delivery.status, delivery.envelope, sent=lead.sent)
+        plug.ledger.settle(lead.claim, outcome, delivery.status, delivery.envelope, sent=lead.sent,
+                           within_s=budget_s)
     except StoreUnavailable as exc:
         logging.getLogger("leadplug").error("The delivery ledger could not record trace %s: %s", lead.trace_id,
                                             type(exc).__name__)
 
 
-def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery) -> None:
+def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, outcome: Outcome) -> None:
     """Count this end in the customer's health; a pause or a resume is logged and reported once, here."""
     if plug.health is None:
         return
-    change = plug.health.record(delivery.reason, answered=lead.answered, probe=lead.probe)
+    change = plug.health.record(delivery.reason, answered=lead.answered, probe=lead.probe,
+                                asked=outcome.customer_asked)
     if change is None:
         return
     plug.health.log(change, lead.trace_id)

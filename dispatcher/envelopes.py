@@ -10,6 +10,7 @@ from dispatcher.privacy import mask_credentials, without_secrets
 from dispatcher.reasons import Reason, reasons_with_status
 
 _LISTS_FIELDS = frozenset(reasons_with_status(400))  # a 400 always names the missing and the invalid fields
+_SAYS_WHEN = (429, 503)  # the statuses whose Retry-After tells when to come back (RFC 9110, section 10.2.3)
 
 
 def response_details(answer: Answer | None) -> dict[str, Any]:
@@ -43,6 +44,8 @@ def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer |
     if outcome.reason in _LISTS_FIELDS:
         error.setdefault("missing_fields", [])
         error.setdefault("invalid_fields", [])
+    if answer is not None and answer.status in _SAYS_WHEN and answer.retry_after_s is not None:
+        error["retry_after_s"] = answer.retry_after_s
     return {
         "request_details": request_details,
         "error": error,

@@ -7,6 +7,7 @@ whatever state it reached (`translated` if the request never left, `sent` if it 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from dispatcher.answer import Answer
 from dispatcher.outcome import Outcome
@@ -40,8 +41,8 @@ class InvalidLead(LeadEnded):
 class CustomerFailure(LeadEnded):
     """No usable answer came: a timeout, a refused or broken connection, a host that does not resolve."""
 
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(Outcome.of(reason, message))
+    def __init__(self, reason: Reason, message: str, *, customer_asked: bool = True) -> None:
+        super().__init__(replace(Outcome.of(reason, message), customer_asked=customer_asked))
         self.reason = reason
         self.message = message
 

@@ -1,14 +1,16 @@
 """The lead's state machine (SPEC section 1): the states, the only moves allowed, and one log line per move.
 
-One `Machine` serves every lead: a journey is attached with `add_model` and detached with `remove_model`
-in `finally`, as transitions documents it. `auto_transitions=False`, so a trigger that is not declared
-below raises `MachineError`: an impossible path is a bug, never a silent move.
+One `Machine` serves every lead, and it never holds one: a journey fires its moves through the machine's
+events (`Event.trigger(model)`, what the methods `add_model` would bind call), so nothing is attached or
+detached per lead. Binding those methods (`add_model`: a partial and a `setattr` for each of 9 triggers,
+their `may_` twins and 8 states) and `remove_model` cost 60 us a lead, more than the four moves themselves
+(docs/performance.md). `auto_transitions=False`, so a trigger that is not declared below raises `MachineError`:
+an impossible path is a bug, never a silent move.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,16 +50,12 @@ assert TERMINAL == TERMINAL_STATES == set(_ENDING_TRIGGER), "the machine and the
 class Journey:
     """One lead's way through the machine: its ids for the log, what was sent, and the reason it ended.
 
-    `transitions` binds the moves (`validate()`, `send()`, `trigger(name)`, `is_<state>()`...) when the journey
-    is attached to the machine.
+    Its moves go through the shared machine (`trigger(name)`), which checks them against the table above, sets
+    `state` and logs the move.
     """
 
-    state: str
-    trigger: Any  # bound by the machine: fires a move by its name
-    is_translated: Any
-    send: Any
-
     def __init__(self, trace_id: str, lead_id: str | None = None) -> None:
+        self.state: str = MACHINE.initial
         self.lead_id = lead_id
         self.trace_id = trace_id
         self.reason: str | None = None
@@ -88,11 +86,25 @@ class Journey:
             return None
         return round((self.answered_at - self.sent_at) * 1000, 3)
 
+    def trigger(self, name: str) -> bool:
+        """Fire the move `name` (MachineError if the current state does not allow it), as transitions'
+        bound `model.trigger(name)` does: an unknown name is an AttributeError."""
+        event = MACHINE.events.get(name)
+        if event is None:
+            raise AttributeError(f"Do not know event named '{name}'.")
+        return event.trigger(self)
+
     def request_left(self) -> None:
         """The lead's request is leaving (its first byte is being written): `sent`, once per lead."""
-        if self.is_translated():  # a resend after a token refresh has left already
+        if self.state == "translated":  # a resend after a token refresh has left already
             self.sent_at = time.perf_counter()
-            self.send()
+            self.trigger("send")
+
+    def validate(self) -> None:
+        self.trigger("validate")
+
+    def translate(self) -> None:
+        self.trigger("translate")
 
     def exchange_ended(self) -> None:
         """The customer answered, or the exchange failed (timeout, reset): the response time's end."""
@@ -127,18 +139,10 @@ MACHINE = Machine(
     send_event=True,
     after_state_change=[_log_transition],
 )
-# add_model/remove_model change the machine's shared model list; chalice local serves leads on threads.
-_models_lock = threading.Lock()
 
 
 @contextmanager
 def journey(trace_id: str, lead_id: str | None = None) -> Iterator[Journey]:
-    """A journey attached to the shared machine for the duration of one lead, detached whatever happens."""
-    lead = Journey(trace_id, lead_id)
-    with _models_lock:
-        MACHINE.add_model(lead)
-    try:
-        yield lead
-    finally:
-        with _models_lock:
-            MACHINE.remove_model(lead)
+    """The journey of one lead, for the duration of the block (the machine keeps nothing of it: chalice
+    local's threads share the machine without a lock)."""
+    yield Journey(trace_id, lead_id)

@@ -34,6 +34,7 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties import MetricUnit
 
 from dispatcher.errors import ConfigurationError
+from dispatcher.translog import emit
 
 LOGGER_NAME = "leadplug.metrics"
 DEFAULT_NAMESPACE = "LeadPlug"
@@ -132,7 +133,7 @@ class LeadMetrics:
         """Write the lead's EMF line; a metric that cannot be written is logged, never the lead's failure."""
         try:
             document = self.document(facts, cold_start=next(self._measured) == 0)
-            logger.info("%s", json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+            emit(logger, "%s", (json.dumps(document, ensure_ascii=False, separators=(",", ":")),))
         except Exception as exc:  # noqa: BLE001 - the answer is built already: metrics must not change it
             logging.getLogger("leadplug").error("The lead's metrics could not be written: %s", exc)
 

@@ -8,11 +8,16 @@ from typing import Any
 
 from dispatcher.reasons import ENDINGS, Reason
 
-_REASON_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# A reason is counted across leads (a metric dimension, an alarm): a stable token, a letter then letters, digits
+# and underscores (FIELD_CUSTOM_VALIDATION_EXCEPTION, out_of_area), 2 to 64 characters, and no run of four digits
+# or more (an id, a date, a phone number: what changes from one lead to the next); or an HRESULT-style code as
+# Microsoft's Dataverse documents its errors (0x80040265). contracts/envelope.schema.json says the same.
+_REASON_TOKEN = re.compile(r"(?!.*\d{4})[A-Za-z][A-Za-z0-9_]{1,63}|0x[0-9A-Fa-f]{8}")
 
 
 def reason_token(raw: object, fallback: str) -> str:
-    """A customer's error code as a stable, countable token; anything else (a sentence, data) becomes `fallback`."""
+    """A customer's error code as a stable, countable token; anything else (a sentence, data, a per-lead code)
+    becomes `fallback`. (Whether it repeats this lead's data or id is `privacy.reveals`, once the lead is known.)"""
     if isinstance(raw, str) and _REASON_TOKEN.fullmatch(raw):
         return raw
     return fallback
@@ -27,6 +32,9 @@ class Outcome:
     message: str = ""
     customer_lead_id: str | int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # False when the lead never reached the customer for a reason of ours (no time was left to call it): such
+    # an end says nothing of the customer's health.
+    customer_asked: bool = field(default=True, compare=False)
 
     @classmethod
     def of(cls, reason: Reason, message: str = "", *, customer_lead_id: str | int | None = None,

@@ -8,6 +8,13 @@ cookie is kept, and a connection goes back to the pool only when its answer ende
 
 `on_sent` is called when the request is about to leave: the connection is open and its first byte is
 being written (SPEC section 1, `sent`). A failure before that certainly left the customer without the lead.
+
+Idle keep-alive connections: a server closes a connection idle longer than its keep-alive timeout, and a lead
+written on it at that moment is lost in a race (a reset: in doubt). So a pooled connection is reused only
+before the server's advertised `Keep-Alive: timeout=N` less a margin, and never after KEEP_IDLE_S (Apache's
+and Node's 5 s default, less a margin) when the server advertises none; just before a request is written on a
+reused connection, a connection the server already closed (end of stream readable) is replaced by a fresh one:
+provably safe, nothing of the request was written. A failure after the first byte left stays in doubt.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import heapq
 import http.client
 import itertools
+import re
 import socket
 import threading
 import time
@@ -30,6 +38,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.util.wait import wait_for_read
 
 from dispatcher.answer import Answer
 from dispatcher.deadline import Deadline
@@ -38,6 +47,9 @@ from dispatcher.reasons import Reason
 
 MAX_ANSWER_BYTES = 1_000_000
 CONNECT_RETRY_PAUSE_S = 0.1
+KEEP_IDLE_S = 4.0  # the longest a pooled connection waits for its next lead when the server advertises nothing
+KEEP_ALIVE_MARGIN_S = 1.0  # dropped this long before the server's own Keep-Alive timeout
+_KEEP_ALIVE_TIMEOUT = re.compile(r"(?:^|[,;\s])timeout\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
 COMPACT_AT = 256  # entries in the watchdog's heap before the ended exchanges are dropped (memory stays flat)
 
 
@@ -148,19 +160,49 @@ class FinalResponse(http.client.HTTPResponse):
             super().begin()
 
 
+def reuse_window_s(keep_alive: str | None) -> float:
+    """How long a connection may wait idle for its next request: the server's `Keep-Alive: timeout=N` less a
+    margin (a second, or a tenth of N when longer), else KEEP_IDLE_S."""
+    found = _KEEP_ALIVE_TIMEOUT.search(keep_alive or "")
+    if found is None:
+        return KEEP_IDLE_S
+    advertised = float(found[1])
+    return max(0.0, min(advertised - max(KEEP_ALIVE_MARGIN_S, advertised / 10), 300.0))
+
+
 class _ExchangeConnection:
-    """A connection that tells the current exchange when its request leaves, and on which socket."""
+    """A connection that tells the current exchange when its request leaves, and on which socket; reused only
+    within its keep-alive window, and only while the server has not closed it."""
 
     sock: Any
     response_class = FinalResponse
+    reuse_until: float | None = None  # set when its last answer ended cleanly (monotonic seconds)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None and not self._fit_for_reuse():
+            self.close()  # type: ignore[attr-defined]  # nothing of this request was written: a fresh one is safe
         if self.sock is None:
             self.connect()  # type: ignore[attr-defined]  # a failure to connect comes before the request leaves
+        self.reuse_until = None
         exchange = _exchange.get()
         if exchange is not None:
             exchange.request_leaves(self.sock)
         super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        """The answer; its head starts the connection's keep-alive window (a little early: on the safe side)."""
+        response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        self.reuse_until = time.monotonic() + reuse_window_s(response.headers.get("Keep-Alive"))
+        return response
+
+    def _fit_for_reuse(self) -> bool:
+        if self.reuse_until is None or time.monotonic() >= self.reuse_until:
+            return False
+        try:
+            return not wait_for_read(self.sock, timeout=0.0)  # readable while idle: the server closed it
+        except (OSError, ValueError):
+            return False
 
 
 class _HTTPConnection(_ExchangeConnection, HTTPConnection):
@@ -241,7 +283,8 @@ class Transport:
         """Send once (twice only if the first connection could not be made); raise CustomerFailure."""
         for attempt in (1, 2):
             if deadline.remaining() <= 0:
-                raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer")
+                raise CustomerFailure(Reason.CUSTOMER_TIMEOUT, "No time was left to call the customer",
+                                      customer_asked=False)
             with _watched(deadline, on_sent) as exchange:
                 try:
                     return self._send_once(method, url, deadline, exchange, headers, json_body, form, params)

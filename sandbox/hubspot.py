@@ -9,7 +9,18 @@
   context.propertyName): INVALID_EMAIL, PROPERTY_DOESNT_EXIST (a property the portal does not have),
   MISSING_REQUIRED_PROPERTY (a property this portal requires, `required=`); 404 for another path.
 - Triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500), `+error503` (an HTML
-  page, as HubSpot's edge answers when it is down), `+limit` (429 RATE_LIMIT, policy TEN_SECONDLY_ROLLING).
+  page, as HubSpot's edge answers when it is down), `+limit` (429 RATE_LIMIT, policy TEN_SECONDLY_ROLLING),
+  `+locked` (423 LOCKED), `+unknowncode` (a validation code no catalog has).
+- `properties`: the portal's contact properties; one the plug sends that the portal lacks gets
+  PROPERTY_DOESNT_EXIST (a misconfigured portal).
+- `POST /crm/v3/objects/contacts/search` {"filterGroups": [{"filters": [{"propertyName", "operator", "value"}]}],
+  "limit", ...}: 200 {"total", "results": [{"id", "properties": {"createdate", ...}, "createdAt", ...}]}; filters
+  EQ (any property; email compared lower-cased) and GTE/LT on `createdate` (epoch milliseconds). Its index lags
+  as HubSpot's does: a contact younger than `search_lag_s` (default 0) is not found yet.
+- `GET /crm/v3/objects/contacts/{id}`: 200 the contact with `properties.createdate`; 404 OBJECT_NOT_FOUND.
+- The ledger's slow answers (LeadSandbox): `+slowanswer` keeps the contact and answers after the plug's
+  deadline; `+noanswer` answers the first request as late and keeps nothing; `extra_properties`: the
+  properties the portal adds to `properties` (e.g. the plug's lead id property).
 - Test helper: `GET /_sandbox/leads` lists the contacts created.
 """
 
@@ -47,17 +58,24 @@ def _invalid(errors: list[tuple[str, str, str]]) -> dict[str, Any]:
 
 
 class HubSpotSandbox(LeadSandbox):
+    TRIGGERS = LeadSandbox.TRIGGERS | {"locked", "unknowncode"}
+
     def __init__(self, port: int = 0, *, token: str = TOKEN, required: tuple[str, ...] = (),
-                 verbose: bool = False) -> None:
+                 properties: frozenset[str] = PROPERTIES, extra_properties: tuple[str, ...] = (),
+                 search_lag_s: float = 0.0, verbose: bool = False) -> None:
         super().__init__(port, verbose)
-        self.token, self.required = token, required
+        self.token, self.required, self.properties = token, required, properties | set(extra_properties)
+        self.search_lag_s = search_lag_s
         self._ids = itertools.count(51_001)
 
     def route(self, handler: Handler, request: Received) -> None:
         path = request.path.split("?")[0]
         if self.sandbox_route(handler, request, path):
             return None
-        if request.method != "POST" or path.rstrip("/") != "/crm/v3/objects/contacts":
+        known = (path.rstrip("/") == "/crm/v3/objects/contacts" and request.method == "POST") \
+            or (path.rstrip("/") == "/crm/v3/objects/contacts/search" and request.method == "POST") \
+            or (path.startswith("/crm/v3/objects/contacts/") and request.method == "GET")
+        if not known:
             return handler.send_json(404, _error("OBJECT_NOT_FOUND", "resource not found"))
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         if token == UNSCOPED_TOKEN:
@@ -72,6 +90,10 @@ class HubSpotSandbox(LeadSandbox):
                 "INVALID_AUTHENTICATION", "Authentication credentials not found. This API supports OAuth 2.0 "
                 "authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/"
                 "oauth-overview"))
+        if request.method == "GET":
+            return self._read_contact(handler, path.rsplit("/", 1)[1])
+        if path.rstrip("/").endswith("/search"):
+            return self._search(handler, request)
         try:
             properties = request.json()["properties"]
         except (ValueError, KeyError, TypeError):
@@ -91,22 +113,69 @@ class HubSpotSandbox(LeadSandbox):
             return 500, _error("INTERNAL_ERROR", "internal error")
         if trigger == "error503":
             return 503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+        if trigger == "locked":
+            return 423, _error("LOCKED", "The portal is being synced; try again later")
+        if trigger == "unknowncode":
+            return 400, _invalid([("SOMETHING_HUBSPOT_ADDS_NEXT_YEAR", "email", "a code no catalog documents yet")])
         if trigger == "limit":
             return 429, {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
                          "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
                          "policyName": "TEN_SECONDLY_ROLLING", "groupName": "publicapi:private-app:sandbox"}
         errors = [("PROPERTY_DOESNT_EXIST", name, f'Property "{name}" does not exist')
-                  for name in sorted(set(properties) - PROPERTIES)]
+                  for name in sorted(set(properties) - self.properties)]
         errors += [("MISSING_REQUIRED_PROPERTY", name, f"{name} is required") for name in self.required
                    if not properties.get(name)]
         if email is not None and not self.email_is_valid(email):
             errors.append(("INVALID_EMAIL", "email", f"Email address {email} is invalid"))
         if errors:
             return 400, _invalid(errors)
+        if self.drops_first_request(email):
+            return 500, _error("INTERNAL_ERROR", "the request was dropped (sandbox)")
         lead_id, created = self.take(email, properties, lambda: str(next(self._ids)))
+        if created:
+            self.answer_late_if_asked(email)
         if not created:
             return 409, _error("CONFLICT", f"Contact already exists. Existing ID: {lead_id}")
-        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        return 201, {"id": lead_id, "properties": {**properties, "createdate": now, "lastmodifieddate": now,
-                                                   "hs_object_id": lead_id},
-                     "createdAt": now, "updatedAt": now, "archived": False}
+        return 201, self._contact(lead_id)
+
+    def _contact(self, lead_id: str) -> dict[str, Any]:
+        with self._lock:
+            properties, created_at = dict(self.leads[lead_id]), self.created_at[lead_id]
+        created = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created_at)) + f".{int(created_at * 1000) % 1000:03d}Z"
+        return {"id": lead_id, "properties": {**properties, "createdate": created, "lastmodifieddate": created,
+                                              "hs_object_id": lead_id},
+                "createdAt": created, "updatedAt": created, "archived": False}
+
+    def _read_contact(self, handler: Handler, lead_id: str) -> None:
+        with self._lock:
+            known = lead_id in self.leads
+        if not known:
+            return handler.send_json(404, _error("OBJECT_NOT_FOUND", "Object not found.  objectId are usually "
+                                                 "numeric."))
+        return handler.send_json(200, self._contact(lead_id))
+
+    def _search(self, handler: Handler, request: Received) -> None:
+        try:
+            groups = request.json()["filterGroups"]
+            filters = [(f["propertyName"], f["operator"], str(f["value"])) for group in groups
+                       for f in group["filters"]]
+        except (ValueError, KeyError, TypeError):
+            return handler.send_json(400, _error("VALIDATION_ERROR", "Invalid input JSON: filterGroups"))
+        visible_before = time.time() - self.search_lag_s
+        with self._lock:
+            contacts = [(lead_id, dict(record), self.created_at[lead_id]) for lead_id, record in self.leads.items()
+                        if self.created_at[lead_id] <= visible_before]
+        matching = sorted((created, lead_id) for lead_id, record, created in contacts
+                          if all(_matches(record, created, *item) for item in filters))
+        results = [self._contact(lead_id) for _, lead_id in matching[:1]]
+        return handler.send_json(200, {"total": len(matching), "results": results})
+
+
+def _matches(record: dict[str, Any], created: float, name: str, operator: str, value: str) -> bool:
+    if name == "createdate":
+        millis = created * 1000
+        return millis >= float(value) if operator == "GTE" else millis < float(value) if operator == "LT" else False
+    stored = str(record.get(name, ""))
+    if name == "email":
+        stored, value = stored.strip().lower(), value.strip().lower()
+    return operator == "EQ" and stored == value

@@ -10,9 +10,16 @@
   Europe only, so a CountryCode outside it is refused), JSON_PARSER_ERROR.
 - `GET /services/data/vNN.N/query/?q=SELECT Id FROM Lead WHERE Email = '...' AND CreatedDate >= <datetime> ...`:
   {"totalSize", "done": true, "records": [{"attributes": {...}, "Id"}]}; another query: 400 MALFORMED_QUERY.
+- `GET /services/data/vNN.N/sobjects/Lead/{id}?fields=CreatedDate`: {"attributes", "Id", "CreatedDate"}; 404.
+  A DUPLICATES_DETECTED names the Lead it matched (`duplicateResult.matchResults[].matchRecords[].record.Id`).
 - Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` (500
   UNKNOWN_EXCEPTION), `+error503` (an HTML maintenance page), `+limit` (403 REQUEST_LIMIT_EXCEEDED),
-  `+slowanswer` and `+noanswer` (an answer after the plug's deadline, the lead kept or not).
+  `+slowanswer` and `+noanswer` (an answer after the plug's deadline, the lead kept or not); and one code of
+  each meaning of Salesforce's catalog, answered as its error array with HTTP 400 unless said: `+lock`
+  (UNABLE_TO_LOCK_ROW), `+maintenance` (INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE), `+uniquevalue`
+  (DUPLICATE_VALUE on a unique field), `+industry` (REQUIRED_FIELD_MISSING Industry, a field the org requires),
+  `+inactiveowner` (INACTIVE_OWNER_OR_USER), `+noaccess` (INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY),
+  `+apidisabled` (403 API_DISABLED_FOR_ORG), `+unknowncode` (a code no catalog has).
 - Test helpers: `GET /_sandbox/leads` lists the created leads; `POST /_sandbox/expire-tokens` makes every
   issued token expire (the next create answers 401 INVALID_SESSION_ID).
 """
@@ -37,8 +44,10 @@ MAX_LENGTHS = {"FirstName": 40, "LastName": 80, "Email": 80, "Phone": 40, "Compa
                "PostalCode": 20, "City": 40, "Description": 32000}
 _LEAD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/?$")
 _QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
+_RECORD_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Lead/(?P<id>\w+)$")
 _FIND_QUERY = re.compile(r"SELECT Id FROM Lead WHERE Email = '(?P<email>(?:[^'\\]|\\.)*)' AND CreatedDate >= "
-                         r"(?P<since>\S+) ORDER BY CreatedDate DESC LIMIT 1")
+                         r"(?P<since>\S+) ORDER BY CreatedDate ASC LIMIT 1")
+_FIND_BY_FIELD = re.compile(r"SELECT Id FROM Lead WHERE (?P<field>\w+__c) = '(?P<value>(?:[^'\\]|\\.)*)' LIMIT 1")
 
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
@@ -49,10 +58,30 @@ def _error(code: str, message: str, fields: list[str] | None = None) -> list[dic
     return [{"message": message, "errorCode": code, "fields": fields or []}]
 
 
+# One code of each meaning of Salesforce's catalog, on demand: trigger -> (status, errorCode, message, fields).
+CATALOG_TRIGGERS: dict[str, tuple[int, str, str, list[str]]] = {
+    "lock": (400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records", []),
+    "maintenance": (400, "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE",
+                    "Updates can't be made during maintenance. Try again later.", []),
+    "uniquevalue": (400, "DUPLICATE_VALUE", "duplicate value found: Email__c duplicates value on record with id: "
+                                            "00Q5e00000Dup01", ["Email__c"]),
+    "industry": (400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Industry]", ["Industry"]),
+    "inactiveowner": (400, "INACTIVE_OWNER_OR_USER", "operation performed with inactive user [005000000000001] as "
+                                                      "owner of lead", []),
+    "noaccess": (400, "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                 "insufficient access rights on cross-reference id: 00G000000000001", []),
+    "apidisabled": (403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner", []),
+    "unknowncode": (400, "SOMETHING_SALESFORCE_ADDS_NEXT_YEAR", "a code no catalog documents yet", []),
+}
+
+
 class SalesforceSandbox(CrmSandbox):
+    TRIGGERS = CrmSandbox.TRIGGERS | frozenset(CATALOG_TRIGGERS)
+
     def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
-                 latency_s: float = 0.0, verbose: bool = False) -> None:
+                 latency_s: float = 0.0, extra_fields: tuple[str, ...] = (), verbose: bool = False) -> None:
         super().__init__(port, verbose)
+        self.fields = LEAD_FIELDS | set(extra_fields)  # the org's custom fields (e.g. the plug's lead id)
         self.client_id, self.client_secret, self.latency_s = client_id, client_secret, latency_s
 
     def route(self, handler: Handler, request: Received) -> None:
@@ -65,6 +94,8 @@ class SalesforceSandbox(CrmSandbox):
             return self._create_lead(handler, request)
         if request.method == "GET" and _QUERY_PATH.match(path):
             return self._query(handler, request)
+        if request.method == "GET" and (record := _RECORD_PATH.match(path)):
+            return self._record(handler, request, record["id"])
         if self.sandbox_route(handler, request, path):
             return None
         return handler.send_json(404, _error("NOT_FOUND", "The requested resource does not exist"))
@@ -112,7 +143,13 @@ class SalesforceSandbox(CrmSandbox):
         if not authorised:
             return handler.send_json(401, _error("INVALID_SESSION_ID", "Session expired or invalid"))
         query = urlsplit(request.path)
-        found = _FIND_QUERY.fullmatch(parse_qs(query.query).get("q", [""])[0])
+        soql = parse_qs(query.query).get("q", [""])[0]
+        found, by_field = _FIND_QUERY.fullmatch(soql), _FIND_BY_FIELD.fullmatch(soql)
+        if by_field is not None and by_field["field"] in self.fields:
+            value = re.sub(r"\\(.)", r"\1", by_field["value"])
+            with self._lock:
+                ids = [lead_id for lead_id, record in self.leads.items() if record.get(by_field["field"]) == value]
+            return self._records(handler, query.path, ids[:1])
         if found is None:
             return handler.send_json(400, _error("MALFORMED_QUERY", "unexpected token in the query (sandbox: only "
                                                                     "the plug's lookup by email is served)"))
@@ -121,13 +158,28 @@ class SalesforceSandbox(CrmSandbox):
         with self._lock:
             ids = [lead_id for lead_id, record in self.leads.items()
                    if str(record.get("Email", "")).lower() == email and self.created_at[lead_id] >= since]
-        version = "/".join(query.path.split("/")[:4])
+        self._records(handler, query.path, ids[:1])
+
+    def _records(self, handler: Handler, path: str, ids: list[str]) -> None:
+        version = "/".join(path.split("/")[:4])
         records = [{"attributes": {"type": "Lead", "url": f"{version}/sobjects/Lead/{lead_id}"}, "Id": lead_id}
-                   for lead_id in ids[-1:]]
+                   for lead_id in ids]
         handler.send_json(200, {"totalSize": len(records), "done": True, "records": records})
 
+    def _record(self, handler: Handler, request: Received, lead_id: str) -> None:
+        """One Lead by id with its CreatedDate (`?fields=` is served as if it named CreatedDate)."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            authorised, created = token in self.tokens, self.created_at.get(lead_id)
+        if not authorised:
+            return handler.send_json(401, _error("INVALID_SESSION_ID", "Session expired or invalid"))
+        if created is None:
+            return handler.send_json(404, _error("NOT_FOUND", "The requested resource does not exist"))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created * 1000) % 1000:03d}+0000"
+        return handler.send_json(200, {"attributes": {"type": "Lead"}, "Id": lead_id, "CreatedDate": stamp})
+
     def _check(self, record: dict[str, object]) -> tuple[int, object]:
-        unknown = sorted(set(record) - LEAD_FIELDS)
+        unknown = sorted(set(record) - self.fields)
         if unknown:
             return 400, _error("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type Lead")
         missing = [name for name in ("LastName", "Company") if not record.get(name)]
@@ -143,6 +195,9 @@ class SalesforceSandbox(CrmSandbox):
             return 503, b"<html><body><h1>Service Unavailable</h1><p>Down for maintenance.</p></body></html>"
         if trigger == "limit":
             return 403, _error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if trigger in CATALOG_TRIGGERS:
+            status, code, message, fields = CATALOG_TRIGGERS[trigger]
+            return status, _error(code, message, fields)
         for name, limit in MAX_LENGTHS.items():
             value = record.get(name)
             if isinstance(value, str) and len(value) > limit:
@@ -154,7 +209,11 @@ class SalesforceSandbox(CrmSandbox):
             return 400, _error("FIELD_CUSTOM_VALIDATION_EXCEPTION", "We only serve leads located in Europe")
         lead_id, created = self.take(email, record, lambda: "00Q" + secrets.token_hex(8)[:15])
         if not created:
+            match = {"entityType": "Lead", "errors": [], "matchEngine": "ExactMatchEngine", "size": 1,
+                     "rule": "Standard_Lead_Match_Rule_v1_0", "success": True,
+                     "matchRecords": [{"additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100.0,
+                                       "record": {"attributes": {"type": "Lead"}, "Id": lead_id}}]}
             return 400, [{"duplicateResult": {"allowSave": False, "duplicateRule": "Standard_Lead_Duplicate_Rule",
-                                              "duplicateRuleEntityType": "Lead", "matchResults": []},
+                                              "duplicateRuleEntityType": "Lead", "matchResults": [match]},
                           "errorCode": "DUPLICATES_DETECTED", "message": "Use one of these records?", "fields": []}]
         return 201, {"id": lead_id, "success": True, "errors": []}

@@ -12,8 +12,12 @@
   (details.errors) when one record has several. No or an unknown token: 401 AUTHENTICATION_FAILURE or
   INVALID_TOKEN; another path: 404 INVALID_URL_PATTERN.
 - `GET /crm/v{2..8}/Leads/search?email=`: 200 {"data": [records], "info": {...}}, or 204 with no content.
-- Sandbox trigger (sandbox/server.py's LeadSandbox): `+error500` in the email's local part answers 500
-  INTERNAL_ERROR.
+- `GET /crm/v{2..8}/Leads/{id}`: 200 {"data": [record with id and Created_Time]}; 204 for an unknown id.
+- Sandbox triggers (sandbox/server.py's LeadSandbox), in the email's local part: `+error500` answers 500
+  INTERNAL_ERROR; one code of each meaning of Zoho's API_Exception catalog: `+storage` (the record fails with
+  STORAGE_SPACE_EXCEEDED), `+locked` (RECORD_LOCKED), `+dependent` (DEPENDENT_FIELD_MISSING, a field the
+  account's layout makes depend on another), `+pattern` (PATTERN_NOT_MATCHED on Phone), `+nopermission` (403
+  NO_PERMISSION for the whole call, with the permission missing), `+unknowncode` (a code no catalog has).
 - Test helpers: `GET /_sandbox/leads`, `POST /_sandbox/expire-tokens` (or `expire_tokens()`): every issued
   token expires, the next create answers 401 INVALID_TOKEN.
 """
@@ -36,6 +40,7 @@ MAX_LENGTHS = {"First_Name": 40, "Last_Name": 80, "Email": 100, "Phone": 30, "Co
                "Zip_Code": 30, "City": 100, "Country": 100, "Description": 32000}
 _LEADS_PATH = re.compile(r"^/crm/v[2-8]/Leads$")
 _SEARCH_PATH = re.compile(r"^/crm/v[2-8]/Leads/search$")
+_RECORD_PATH = re.compile(r"^/crm/v[2-8]/Leads/(?P<id>[^/]+)$")
 
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
@@ -46,7 +51,19 @@ def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "details": details, "message": message, "status": "error"}
 
 
+# One record-level code of each meaning of Zoho's catalog, on demand: trigger -> (code, message, details).
+RECORD_TRIGGERS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "storage": ("STORAGE_SPACE_EXCEEDED", "storage space exceeded", {}),
+    "locked": ("RECORD_LOCKED", "The record under merge is locked", {}),
+    "dependent": ("DEPENDENT_FIELD_MISSING", "Dependent Fields missing", {"api_name": "Lead_Status"}),
+    "pattern": ("PATTERN_NOT_MATCHED", "Please check whether the input values are correct", {"api_name": "Phone"}),
+    "unknowncode": ("SOMETHING_ZOHO_ADDS_NEXT_YEAR", "a code no catalog documents yet", {}),
+}
+
+
 class ZohoSandbox(CrmSandbox):
+    TRIGGERS = CrmSandbox.TRIGGERS | frozenset(RECORD_TRIGGERS) | {"nopermission"}
+
     def __init__(self, port: int = 0, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  refresh_token: str = REFRESH_TOKEN, mandatory: tuple[str, ...] = ("Last_Name",),
                  verbose: bool = False) -> None:
@@ -62,6 +79,8 @@ class ZohoSandbox(CrmSandbox):
             return self._insert(handler, request)
         if request.method == "GET" and _SEARCH_PATH.match(path):
             return self._search(handler, request)
+        if request.method == "GET" and (record := _RECORD_PATH.match(path)):
+            return self._record(handler, request, record["id"])
         if self.sandbox_route(handler, request, path):
             return None
         return handler.send_json(404, _error("INVALID_URL_PATTERN",
@@ -101,6 +120,9 @@ class ZohoSandbox(CrmSandbox):
             return handler.send_json(400, _error("LIMIT_EXCEEDED", "the number of records exceeds 100"))
         if any(self.trigger(r.get("Email")) == "error500" for r in records):
             return handler.send_json(500, _error("INTERNAL_ERROR", "Internal Server Error"))
+        if any(self.trigger(r.get("Email")) == "nopermission" for r in records):
+            return handler.send_json(403, _error("NO_PERMISSION", "permission denied",
+                                                 permissions=["Crm_Implied_Create_Leads"]))
         if self.drops_first_request(records[0].get("Email")):
             return handler.send_json(500, _error("INTERNAL_ERROR", "the request was dropped (sandbox)"))
         results = [self._insert_one(index, record) for index, record in enumerate(records)]
@@ -125,7 +147,24 @@ class ZohoSandbox(CrmSandbox):
         handler.send_json(200, {"data": [{**record, "id": lead_id, "Created_Time": created_time}],
                                 "info": {"per_page": 200, "count": 1, "page": 1, "more_records": False}})
 
+    def _record(self, handler: Handler, request: Received, lead_id: str) -> None:
+        """One record by id, with its Created_Time; 204 when there is none."""
+        with self._lock:
+            known = request.headers.get("authorization", "").removeprefix("Zoho-oauthtoken ") in self.tokens
+            record, created = self.leads.get(lead_id), self.created_at.get(lead_id, 0.0)
+        if not known:
+            return handler.send_json(401, _error("INVALID_TOKEN", "invalid oauth token"))
+        if record is None:
+            return handler.send_body(204, b"", "application/json")
+        created_time = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(created))
+        return handler.send_json(200, {"data": [{**record, "id": lead_id, "Created_Time": created_time}]})
+
     def _insert_one(self, index: int, record: dict[str, Any]) -> dict[str, Any]:
+        trigger = self.trigger(record.get("Email"))
+        if trigger in RECORD_TRIGGERS:
+            code, message, details = RECORD_TRIGGERS[trigger]
+            return _error(code, message, **details, **({"json_path": f"$.data[{index}].{details['api_name']}"}
+                                                      if "api_name" in details else {}))
         errors = [_error("MANDATORY_NOT_FOUND", "required field not found", api_name=name,
                          json_path=f"$.data[{index}].{name}")
                   for name in self.mandatory if record.get(name) in (None, "")]

@@ -1,58 +1,92 @@
 #!/usr/bin/env python3
-"""`make bench`: the plug against a baseline written by hand from the brief, in the same run.
+"""`make bench`: the plug against peers written by hand from the brief, in one run, with its targets' pass/fail.
 
-The baseline, `scripts/bench_baseline/app.py`, is what an engineer would write first: one Chalice route,
-jsonschema, a cached token, one `requests.Session`, one JSON log line per lead. What the plug costs beyond
-it is the price of its guarantees (state machine, deadlines, privacy, classification); this script prints it.
+The peer, `scripts/bench_baseline/app.py`, is what an engineer would write first: one Chalice route,
+jsonschema, a cached token, one `requests.Session`, one JSON log line per lead. With PEER_IDEMPOTENCY_TABLE it
+adds "never twice" as a user would: Powertools' idempotency on DynamoDB. What the plug costs beyond them is
+the price of its guarantees (state machine, deadlines, privacy, classification, its ledger's rules).
 
-Both apps are called as the Lambda runtime calls them, `app(event, context)` with an API Gateway proxy
-event, in process, against the same fast Salesforce-like customer on 127.0.0.1 (keep-alive, a process of
-its own so that it does not share our GIL). Both logs stay ON, written to /dev/null. Printed:
+Every side is called as the Lambda runtime calls it, `app(event, context)` with an API Gateway proxy event,
+against the same fast Salesforce-like customer on 127.0.0.1 (keep-alive, a process of its own). Logs stay ON,
+written to /dev/null. Sides and what is printed:
 
-1. time per lead of each, interleaved in rounds (the median round), and the ratio plug / baseline;
-2. cold start: import plus a first lead, each in a fresh interpreter, alternated; medians and ratio;
-3. peak memory (ru_maxrss) after import, 1,000 and 10,000 leads, each app alone in a fresh process;
-4. what the plug adds per lead, against a real CRM's 100 ms and 500 ms round trip.
+1. time per lead, each side in a new process per round (rounds interleaved, the order alternating), CPU time
+   of that process (what a busy machine moves least) and wall time beside, the median round: the peer, the
+   plug without a ledger, with `LEDGER=sqlite:`, the peer with Powertools' idempotency and the plug with
+   `LEDGER=dynamodb:`, both on moto's DynamoDB emulator behind a proxy that counts the calls (per new lead,
+   and per replay: the same lead sent again);
+2. cold start: import and first lead in a fresh interpreter, from the Lambda package (`make package`'s, trimmed)
+   unzipped and compiled to bytecode in a read-only folder, `-I -S -B` (the package first on the path, as
+   /var/task, then boto3 and botocore as Lambda's runtime has them), the peer's app.py in a copy of the same
+   folder; the plug with `LEDGER=dynamodb:` too (boto3's import and client); alternated, medians;
+3. peak memory (ru_maxrss) after import, 1,000 and 10,000 leads, each side alone in a fresh process;
+4. the targets of issue 23, PASS or FAIL (never asserted by a test: a shared 2-core VM moves timings by 10 %).
 
-Targets are printed beside the figures, never asserted: a shared 2-core VM moves them by ±10 %.
+`--profile` prints where the plug's time goes beside the peer's (cProfile, the steps of a lead); `--quick`
+is a smoke run of a few seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
+import cProfile
 import gc
+import http.client
 import importlib.util
 import itertools
 import json
 import logging
 import os
+import pstats
 import resource
+import shutil
+import stat
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
+import uuid
+import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_DIR = ROOT / "scripts" / "bench_baseline"
-SIDES = ("baseline", "plug")
-# Every log a side writes per lead: the plug's transition log and its metric (EMF) line, the baseline's line.
-LOGGERS = {"plug": ("leadplug.transitions", "leadplug.metrics"), "baseline": ("bench_baseline",)}
 TOKEN = "00Dbench!AQ4AQFakeTokenForTheBenchmarkOnly"
-WARMUP = 200
 MEMORY_MARKS = (1_000, 10_000)
-RATIO_TARGET, RATIO_AIM, COLD_TARGET = 1.3, 1.1, 1.3
 CRM_ROUND_TRIPS_MS = (100, 500)
+LEDGER_TABLE, IDEMPOTENCY_TABLE = "bench-ledger", "bench-idempotency"
+
+# The sides: (name shown, which app, the plug's LEDGER or the peer's idempotency, on DynamoDB).
+SIDES: dict[str, tuple[str, str, bool]] = {
+    "peer": ("peer (hand-written)", "baseline", False),
+    "plug": ("plug, no ledger", "plug", False),
+    "plug-sqlite": ("plug, LEDGER=sqlite:", "plug", False),
+    "peer-powertools": ("peer + Powertools idempotency", "baseline", True),
+    "plug-dynamodb": ("plug, LEDGER=dynamodb:", "plug", True),
+}
+LOCAL_SIDES = ("peer", "plug", "plug-sqlite")
+DYNAMODB_SIDES = ("peer-powertools", "plug-dynamodb")
+# Every log a side writes per lead: the plug's transition log and its metric (EMF) line, the peer's line.
+LOGGERS = {"plug": ("leadplug.transitions", "leadplug.metrics"), "baseline": ("bench_baseline",)}
+
+# Issue 23's targets.
+NO_LEDGER_RATIO, SQLITE_ADDED_US, DYNAMODB_RATIO, CALLS_NEW, CALLS_REPLAY, COLD_RATIO = 1.1, 300, 1.1, 3, 1, 1.1
 
 
 # --- the customer: a minimal HTTP/1.1 keep-alive server in a process of its own -------------------------
 
 class _Customer(asyncio.Protocol):
-    """Salesforce as both apps see it: a token, then 201 {"id", "success", "errors"} for every Lead."""
+    """Salesforce as every side sees it: a token, then 201 {"id", "success", "errors"} for every Lead."""
 
     ids = itertools.count(1)
 
@@ -104,18 +138,130 @@ def serve_customer() -> None:
     asyncio.run(run())
 
 
-def start_customer() -> tuple[subprocess.Popen[str], str]:
+@contextmanager
+def customer() -> Iterator[str]:
     process = subprocess.Popen([sys.executable, __file__, "--serve-customer"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
+    assert process.stdout is not None and process.stdin is not None
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.stdin.close()
+        process.wait(timeout=10)
 
 
-def environment(customer_url: str) -> dict[str, str]:
-    """What a deployment sets (SPEC section 5), pointed at our customer; both apps read the same variables."""
-    return {"CUSTOMER": "salesforce", "SALESFORCE_LOGIN_URL": customer_url, "SALESFORCE_CLIENT_ID": "bench",
+# --- DynamoDB: moto's emulator behind a proxy that counts the calls ------------------------------------
+
+class _Counts:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+
+def _proxy_handler(upstream: str, counts: _Counts) -> type[BaseHTTPRequestHandler]:
+    host, port = upstream.removeprefix("http://").split(":")
+
+    class Proxy(BaseHTTPRequestHandler):
+        """Each DynamoDB call forwarded to the emulator and counted by its operation (X-Amz-Target);
+        GET /__counts answers the counts so far."""
+
+        protocol_version = "HTTP/1.1"  # boto3 keeps its connections alive
+        disable_nagle_algorithm = True  # head and body are two writes: Nagle and a delayed ACK would add 40 ms
+
+        def do_GET(self) -> None:
+            with counts.lock:
+                self._reply(200, [("Content-Type", "application/json")], json.dumps(counts.calls).encode())
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            operation = (self.headers.get("X-Amz-Target") or "?").rpartition(".")[2]
+            with counts.lock:
+                counts.calls[operation] += 1
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            try:
+                connection.request("POST", self.path, body, dict(self.headers.items()))
+                answer = connection.getresponse()
+                payload = answer.read()
+                headers = [(name, value) for name, value in answer.getheaders()
+                           if name.lower() not in ("content-length", "transfer-encoding", "connection")]
+                self._reply(answer.status, headers, payload)
+            finally:
+                connection.close()
+
+        def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Proxy
+
+
+@contextmanager
+def counted_dynamodb() -> Iterator[str]:
+    """moto's server with the ledger's and Powertools' tables, behind the counting proxy; the proxy's URL."""
+    from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client
+
+    with dynamodb_emulator() as endpoint:
+        client = emulator_client(endpoint)
+        create_ledger_table(client, LEDGER_TABLE)
+        client.create_table(TableName=IDEMPOTENCY_TABLE, BillingMode="PAY_PER_REQUEST",  # Powertools' defaults
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(endpoint, _Counts()))
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name="dynamodb-proxy", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def dynamodb_calls(proxy: str) -> Counter[str]:
+    with urllib.request.urlopen(f"{proxy}/__counts", timeout=10) as answer:
+        return Counter(json.loads(answer.read()))
+
+
+# --- the environment of a side: what Lambda sets, not this machine's variables -------------------------
+
+def environment(customer_url: str, pycache: str) -> dict[str, str]:
+    """What a deployment sets (SPEC section 5) pointed at our customer, beside the variables Lambda's runtime sets
+    (not this machine's: requests reads the environment on every call, so its size is part of the cost)."""
+    # Lambda's own variables (AWS_LAMBDA_FUNCTION_NAME aside: with it, the plug refuses LEDGER=sqlite:).
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": ":UTC",
+            "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/task:/var/task/lib:/opt/lib",
+            "LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime", "AWS_REGION": "eu-west-3",
+            "AWS_DEFAULT_REGION": "eu-west-3", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench", "AWS_LAMBDA_LOG_STREAM_NAME": "2026/12/03/[$LATEST]b",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+            "AWS_ACCESS_KEY_ID": "ASIABENCH", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR", "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+            "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129", "_AWS_XRAY_DAEMON_PORT": "2000", "_HANDLER": "app.app",
+            "CUSTOMER": "salesforce", "SALESFORCE_LOGIN_URL": customer_url, "SALESFORCE_CLIENT_ID": "bench",
             "SALESFORCE_CLIENT_SECRET": "bench", "SALESFORCE_API_VERSION": "v62.0", "CUSTOMER_TIMEOUT_S": "5",
-            "ROLLBAR_ACCESS_TOKEN": "", "ROLLBAR_ENVIRONMENT": "bench"}
+            "ROLLBAR_ACCESS_TOKEN": "", "ROLLBAR_ENVIRONMENT": "bench", "PYTHONPYCACHEPREFIX": pycache}
+
+
+def side_environment(side: str, base: dict[str, str], proxy: str | None, folder: str) -> dict[str, str]:
+    env = dict(base)
+    if side == "plug-sqlite":
+        env["LEDGER"] = f"sqlite:{folder}/ledger-{uuid.uuid4().hex[:8]}.sqlite3"
+    if SIDES[side][2]:
+        from tests.support.dynamodb import emulator_environment
+
+        assert proxy is not None
+        env = emulator_environment(proxy, base=env)
+        env.update({"LEDGER": f"dynamodb:{LEDGER_TABLE}"} if side == "plug-dynamodb"
+                   else {"PEER_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE})
+    return env
 
 
 # --- leads and Lambda events: the suite's own ---------------------------------------------------------
@@ -125,25 +271,22 @@ from tests.support.lambda_event import LambdaContext, proxy_event  # noqa: E402
 from tests.support.leads import make_lead  # noqa: E402
 
 
-def leads(count: int) -> Iterator[str]:
-    """`count` distinct leads, serialised as the platform sends them, made one at a time."""
-    return (json.dumps(make_lead(), ensure_ascii=False) for _ in range(count))
+def leads(count: int) -> list[str]:
+    """`count` distinct leads, serialised as the platform sends them; ids unique across processes and rounds
+    (the DynamoDB tables live for the whole run)."""
+    run = uuid.uuid4().hex[:12]
+    return [json.dumps(make_lead(id=f"bench-{run}-{index}"), ensure_ascii=False) for index in range(count)]
 
 
-# --- the two apps ---------------------------------------------------------------------------------------
+# --- one side in its own process ----------------------------------------------------------------------
 
-_devnull = open(os.devnull, "w", encoding="utf-8")  # both logs write here; lives as long as the process
+_devnull = open(os.devnull, "w", encoding="utf-8")  # every log writes here; lives as long as the process
 
 
-def load(side: str) -> Any:
-    """The side's Chalice app (the environment must be set first); its log ON, written to /dev/null."""
-    if side == "plug":
-        sys.path.insert(0, str(ROOT))
-        try:
-            from app import app
-        except Exception as exc:  # say what broke and stop, whatever it is
-            raise SystemExit(f"`from app import app` failed ({type(exc).__name__}: {exc}); retry in a minute "
-                             "if the plug is being refactored") from exc
+def load(app_name: str) -> Any:
+    """The side's Chalice app (its environment set by the parent); its log ON, written to /dev/null."""
+    if app_name == "plug":
+        from app import app
     else:  # imported under its own name: both files are called app.py
         spec = importlib.util.spec_from_file_location("bench_baseline_app", BASELINE_DIR / "app.py")
         assert spec is not None and spec.loader is not None
@@ -151,310 +294,473 @@ def load(side: str) -> Any:
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         app = module.app
-    for name in LOGGERS[side]:
+    for name in LOGGERS[app_name]:
         log = logging.getLogger(name)
         handlers = [handler for handler in log.handlers if isinstance(handler, logging.StreamHandler)]
         if not handlers or not log.isEnabledFor(logging.INFO):
-            raise SystemExit(f"the {side}'s log {name!r} has no stream handler or is off: nothing to measure")
+            raise SystemExit(f"the {app_name}'s log {name!r} has no stream handler or is off: nothing to measure")
         for handler in handlers:
             handler.setStream(_devnull)
     return app
 
 
-def sender(app: Any, side: str) -> Callable[[str], dict[str, Any]]:
+def sender(app: Any, label: str) -> Callable[[str], dict[str, Any]]:
     """One lead as Lambda delivers it: a fresh proxy event and context, the handler's answer back."""
     ids = itertools.count()
 
     def send(body: str) -> dict[str, Any]:
-        return app(proxy_event(body), LambdaContext(f"bench-{side}-{next(ids)}"))
+        return app(proxy_event(body), LambdaContext(f"bench-{label}-{next(ids)}"))
 
     return send
 
 
-def compare_records(senders: dict[str, Callable[[str], dict[str, Any]]]) -> str:
-    """Send one lead each way and say how the Salesforce records differ: both must do the same work."""
-    body = next(leads(1))
-    records = {}
-    for side, send in senders.items():
+def send_all(send: Callable[[str], dict[str, Any]], bodies: list[str], what: str) -> None:
+    for body in bodies:
         answer = send(body)
-        envelope = json.loads(answer["body"])
-        if answer["statusCode"] != 201 or not envelope.get("customer_lead_id"):
-            raise SystemExit(f"the {side} answered {answer['statusCode']}: {answer['body'][:500]}")
-        records[side] = envelope["request_details"]
-    plug, base = records["plug"], records["baseline"]
-    differences = ([f"{key} (plug only)" for key in plug.keys() - base.keys()]
-                   + [f"{key} (baseline only)" for key in base.keys() - plug.keys()]
-                   + [f"{key} (values differ)" for key in plug.keys() & base.keys() if plug[key] != base[key]])
-    return "identical" if not differences else "identical but " + ", ".join(sorted(differences))
+        if answer["statusCode"] != 201:
+            raise SystemExit(f"{what}: {answer['statusCode']} {answer['body'][:300]}: the benchmark is void")
 
 
-# --- 1. time per lead -----------------------------------------------------------------------------------
+def measured(send: Callable[[str], dict[str, Any]], bodies: list[str], what: str,
+             proxy: str | None) -> dict[str, Any]:
+    """CPU and wall seconds per lead over `bodies`, and the DynamoDB calls per lead by operation."""
+    before = dynamodb_calls(proxy) if proxy else Counter()
+    cpu, wall = time.process_time(), time.perf_counter()
+    send_all(send, bodies, what)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    calls = dynamodb_calls(proxy) - before if proxy else Counter()
+    return {"cpu": cpu / len(bodies), "wall": wall / len(bodies),
+            "calls": {operation: count / len(bodies) for operation, count in calls.items()}}
 
-def timed(send: Callable[[str], dict[str, Any]], bodies: list[str]) -> float:
-    started = time.perf_counter()
-    statuses = [send(body)["statusCode"] for body in bodies]
-    elapsed = time.perf_counter() - started
-    wrong = [status for status in statuses if status != 201]
-    if wrong:
-        raise SystemExit(f"{len(wrong)} leads did not get 201 (first: {wrong[0]}): the benchmark is void")
-    return elapsed
+
+def child(side: str, count: int, warmup: int, replays: int) -> None:
+    """In a fresh process: one side, `warmup` leads, `count` timed new leads, then `replays` of them sent again."""
+    app_name = SIDES[side][1]
+    proxy = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    send = sender(load(app_name), side)
+    bodies = leads(warmup + count)
+    send_all(send, bodies[:warmup], f"the {side}'s warm-up")  # token, connection, first-use imports
+    result = {"new": measured(send, bodies[warmup:], f"the {side}", proxy)}
+    if replays and side not in ("peer", "plug"):  # without a ledger, a lead sent again is sent again
+        again = bodies[warmup:warmup + replays]
+        result["replay"] = measured(send, again, f"the {side}'s replays", proxy)
+    print("BENCH", json.dumps(result), flush=True)
 
 
-def throughput(senders: dict[str, Callable[[str], dict[str, Any]]], count: int, rounds: int) -> dict[str, float]:
-    """Seconds per lead of each side: the median of interleaved rounds on the same leads.
+def run_child(side: str, env: dict[str, str], count: int, warmup: int, replays: int) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, "--child", side, "--leads", str(count), "--warmup",
+                           str(warmup), "--replays", str(replays)], env=env, capture_output=True, text=True,
+                          timeout=1800, check=False, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"the {side} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix("BENCH "))
 
-    A neighbour's burst of CPU hits one round of both sides alike and the median leaves it out; the order
-    within a round alternates so that neither side always runs on a machine the other has just warmed.
-    """
-    bodies = list(leads(WARMUP + count))
-    for send in senders.values():
-        timed(send, bodies[:WARMUP])  # token, connection, first-use imports
-    per_lead: dict[str, list[float]] = {side: [] for side in senders}
-    chunk = -(-count // rounds)
-    for index, start in enumerate(range(WARMUP, WARMUP + count, chunk)):
-        batch = bodies[start:start + chunk]
-        sides = list(senders)
+
+# --- 1. time per lead ----------------------------------------------------------------------------------
+
+def per_lead(sides: list[str], envs: Callable[[str], dict[str, str]], counts: dict[str, int], warmup: int,
+             replays: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """Each side in a new process per round; rounds interleaved, the order reversed every other round, so that
+    a neighbour's burst of CPU hits every side alike and the median leaves it out."""
+    results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+    for index in range(rounds):
         for side in sides if index % 2 == 0 else sides[::-1]:
-            per_lead[side].append(timed(senders[side], batch) / len(batch))
-    return {side: statistics.median(values) for side, values in per_lead.items()}
+            print(f"  round {index + 1}/{rounds}: {side}...", file=sys.stderr, flush=True)
+            results[side].append(run_child(side, envs(side), counts[side], warmup, replays))
+    return results
 
 
-# --- 2. cold start --------------------------------------------------------------------------------------
+def median_of(results: list[dict[str, Any]], phase: str, key: str) -> float:
+    return statistics.median(result[phase][key] for result in results)
 
-# Run with `python -c` in the app's folder, stdout to /dev/null (the app's log goes there), the figures on
-# stderr. Nothing but `time` and `sys` is imported before the clock starts, so only the app's imports count.
+
+def calls_of(results: list[dict[str, Any]], phase: str) -> tuple[float, str]:
+    """The median total of DynamoDB calls per lead, and the operations of the median round."""
+    totals = [sum(result[phase]["calls"].values()) for result in results]
+    middle = results[totals.index(statistics.median_low(totals))][phase]["calls"]
+    return statistics.median(totals), ", ".join(f"{name} {count:g}" for name, count in sorted(middle.items()))
+
+
+def report_per_lead(results: dict[str, list[dict[str, Any]]], counts: dict[str, int], rounds: int) -> None:
+    print(f"\n1. time per lead: a new process per side and round, {rounds} rounds interleaved, the median round; "
+          "CPU time of the side's process (wall beside)")
+    for side, runs in results.items():
+        name = SIDES[side][0]
+        line = (f"   {name:31}: {median_of(runs, 'new', 'cpu') * 1e6:7.1f} us CPU  "
+                f"{median_of(runs, 'new', 'wall') * 1e6:7.1f} us wall   ({counts[side]:,} leads)")
+        if SIDES[side][2]:
+            total, operations = calls_of(runs, "new")
+            line += f"\n   {'':31}  DynamoDB calls per new lead: {total:g} ({operations})"
+            if "replay" in runs[0]:
+                total, operations = calls_of(runs, "replay")
+                line += (f"; per replay: {total:g} ({operations}), "
+                         f"{median_of(runs, 'replay', 'cpu') * 1e6:.0f} us CPU")
+        elif "replay" in runs[0]:
+            line += f"\n   {'':31}  a replay: {median_of(runs, 'replay', 'cpu') * 1e6:.1f} us CPU"
+        print(line)
+
+
+# --- 2. cold start -------------------------------------------------------------------------------------
+
+# Run as `python -I -S -B -c COLD_CODE TASK RUNTIME`: the package folder first on the path, as Lambda's /var/task,
+# then what Lambda's runtime provides (boto3, botocore). Only the app's imports and its first lead
+# are inside the clocks; the figures go to stderr (the app's log goes to stdout, /dev/null).
 COLD_CODE = """\
 import sys, time
+sys.path[:0] = sys.argv[1:2]
+sys.path.extend(sys.argv[2:])
 class Context:
     aws_request_id = "cold-start"
     def get_remaining_time_in_millis(self):
         return 28000
 event = EVENT
-started = time.perf_counter()
+cpu, started = time.process_time(), time.perf_counter()
 from app import app
 imported = time.perf_counter()
 event["requestContext"]["requestTimeEpoch"] = int(time.time() * 1000)
 status = app(event, Context())["statusCode"]
-done = time.perf_counter()
-sys.stderr.write(f"BENCH {status} {(imported - started) * 1000} {(done - imported) * 1000}\\n")
+done, cpu = time.perf_counter(), time.process_time() - cpu
+sys.stderr.write(f"BENCH {status} {(imported - started) * 1000} {(done - imported) * 1000} {cpu * 1000}\\n")
 """
 
 
-def cold_run(side: str, env: dict[str, str]) -> tuple[float, float]:
-    """Import and first lead (ms) of one side in a fresh interpreter."""
-    code = COLD_CODE.replace("EVENT", repr(proxy_event(next(leads(1)))))
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT if side == "plug" else BASELINE_DIR, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=60)
+def build_package(folder: Path, package: Path | None) -> Path:
+    """The Lambda package as `make package` ships it (`chalice package`, then scripts/trim_package.py), or the
+    one given; its path."""
+    if package is not None:
+        return package
+    out = folder / "package"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"}
+    chalice = Path(sys.executable).parent / "chalice"
+    built = subprocess.run([str(chalice), "--project-dir", str(ROOT), "package", "--stage", "dev", str(out)],
+                           capture_output=True, text=True, env=env, timeout=600, check=False)
+    if built.returncode != 0:
+        raise SystemExit(f"chalice package failed:\n{built.stdout}{built.stderr}")
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "trim_package.py"), str(out / "deployment.zip")],
+                   check=True, capture_output=True, timeout=120)
+    return out / "deployment.zip"
+
+
+def task_folders(folder: Path, package: Path) -> dict[str, Path]:
+    """The package unzipped twice, the peer's app.py in place of the plug's in the second; each compiled to
+    bytecode, whatever the package ships, and made read-only (as /var/task: nothing can be written there)."""
+    tasks = {}
+    for app_name in ("plug", "baseline"):
+        task = folder / f"task-{app_name}"
+        with zipfile.ZipFile(package) as zipped:
+            zipped.extractall(task)
+        if app_name == "baseline":
+            shutil.copy(BASELINE_DIR / "app.py", task / "app.py")
+        if not compileall.compile_dir(task, quiet=2, workers=1):
+            raise SystemExit(f"the {app_name}'s package does not compile")
+        for path in task.rglob("*"):
+            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        task.chmod(task.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        tasks[app_name] = task
+    # What Lambda's Python runtime adds after /var/task: boto3 and botocore (Powertools imports botocore when
+    # it can, to tag its calls; the plug imports boto3 for LEDGER=dynamodb: only).
+    runtime = folder / "runtime"
+    runtime.mkdir()
+    for name in ("boto3", "botocore", "s3transfer", "dateutil"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            (runtime / name).symlink_to(Path(spec.origin).parent)
+    tasks["runtime"] = runtime
+    return tasks
+
+
+def cold_run(task: Path, env: dict[str, str], extra_path: list[str]) -> tuple[float, float, float]:
+    """Import, first lead and CPU (ms) of one app in a fresh interpreter."""
+    code = COLD_CODE.replace("EVENT", repr(proxy_event(leads(1)[0])))
+    done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, str(task), *extra_path], env=env, cwd=task,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=120)
     figures = [line.split() for line in done.stderr.splitlines() if line.startswith("BENCH ")]
     if done.returncode != 0 or not figures or figures[-1][1] != "201":
-        raise SystemExit(f"the {side}'s cold start failed:\n{done.stderr}")
-    return float(figures[-1][2]), float(figures[-1][3])
+        raise SystemExit(f"the cold start from {task} failed:\n{done.stderr[-3000:]}")
+    return float(figures[-1][2]), float(figures[-1][3]), float(figures[-1][4])
 
 
-def cold_start(customer_url: str, runs: int, from_source: bool,
-               plug_env: dict[str, str] | None = None) -> dict[str, list[tuple[float, float]]]:
-    """`runs` fresh interpreters per side, alternated, after one warm-up each (bytecode, file system cache);
-    `plug_env`: variables of the plug's side only (a ledger, say)."""
-    results: dict[str, list[tuple[float, float]]] = {side: [] for side in SIDES}
-    with tempfile.TemporaryDirectory(prefix="leadplug-pycache-") as pycache:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-        env.update(environment(customer_url), PYTHONPYCACHEPREFIX=pycache)  # nothing written in the repository
-        if from_source:
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-        envs = {"baseline": env, "plug": {**env, **(plug_env or {})}}
-        for side in SIDES:
-            cold_run(side, envs[side])
-        for index in range(runs):
-            for side in SIDES if index % 2 == 0 else SIDES[::-1]:
-                results[side].append(cold_run(side, envs[side]))
+def cold_start(tasks: dict[str, Path], sides: list[str], envs: Callable[[str], dict[str, str]],
+               runs: int) -> dict[str, list[tuple[float, float, float]]]:
+    """`runs` fresh interpreters per side, alternated, after one each to warm the file system cache."""
+    runtime = [str(tasks["runtime"])]
+    plan = {side: (tasks[SIDES[side][1]], {key: value for key, value in envs(side).items()
+                                           if key != "PYTHONPYCACHEPREFIX"}, runtime) for side in sides}
+    results: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
+    for side in sides:
+        cold_run(*plan[side])
+    for index in range(runs):
+        for side in sides if index % 2 == 0 else sides[::-1]:
+            results[side].append(cold_run(*plan[side]))
     return results
 
 
-# --- 5. the ledger --------------------------------------------------------------------------------------
-
-def ledger_cost(count: int, rounds: int) -> dict[str, float]:
-    """Seconds per lead of the plug with LEDGER=off and with LEDGER=sqlite: (a file in a temporary folder),
-    interleaved in the same run: what remembering each delivery costs (two reads and two writes per lead)."""
-    from app import create_app
-
-    with tempfile.TemporaryDirectory(prefix="leadplug-ledger-") as folder:
-        senders = {}
-        for side, setting in (("off", "off"), ("sqlite", f"sqlite:{folder}/ledger.sqlite3")):
-            os.environ["LEDGER"] = setting  # a plug reads its variables once, when its app is made
-            senders[side] = sender(create_app(), f"ledger-{side}")
-        del os.environ["LEDGER"]
-        return throughput(senders, count, rounds)
+def report_cold_start(results: dict[str, list[tuple[float, float, float]]], runs: int) -> None:
+    print(f"\n2. cold start: import + first lead (token, connection, send), median of {runs} fresh interpreters per "
+          "side, alternated, from the package unzipped, compiled to bytecode, read-only, `-I -S -B`")
+    for side, figures in results.items():
+        imports, firsts, cpus = (statistics.median(values) for values in zip(*figures, strict=True))
+        totals = statistics.median(first + second for first, second, _ in figures)
+        print(f"   {SIDES[side][0]:31}: import {imports:6.1f} ms + first lead {firsts:5.1f} ms -> {totals:6.1f} ms "
+              f"wall, {cpus:6.1f} ms CPU")
 
 
-def report_ledger(per_lead: dict[str, float], count: int) -> None:
-    print(f"\n5. the ledger's cost: {count:,} leads per side, the plug with LEDGER=sqlite: and with LEDGER=off, "
-          "interleaved")
-    for side in ("off", "sqlite"):
-        print(f"   LEDGER={side:7}: {per_lead[side] * 1e6:7.1f} us/lead")
-    added_us = (per_lead["sqlite"] - per_lead["off"]) * 1e6
-    print(f"   ratio sqlite / off: {per_lead['sqlite'] / per_lead['off']:.3f}; {added_us:.0f} us per lead, "
-          + ", ".join(f"{added_us / (ms * 1000):.2%} of a {ms} ms" for ms in CRM_ROUND_TRIPS_MS) + " CRM round trip")
-
-
-def report_ledger_figures(customer_url: str, count: int, rounds: int, runs: int) -> None:
-    report_ledger(ledger_cost(count, rounds), count)
-    results = dynamodb_cold_start(customer_url, runs)
-    print("\n6. with LEDGER=dynamodb: (an emulator on 127.0.0.1):", end="")
-    report_cold_start(results, runs, False)
-
-
-def dynamodb_cold_start(customer_url: str, runs: int) -> dict[str, list[tuple[float, float]]]:
-    """The cold start with the DynamoDB ledger configured (boto3 imported, a client made, a claim and a
-    settle on the first lead), against a DynamoDB emulator on 127.0.0.1 (moto's server mode)."""
-    from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client, emulator_environment
-
-    with dynamodb_emulator() as endpoint:
-        create_ledger_table(emulator_client(endpoint), "bench-ledger")
-        ledger_env = {name: value for name, value in emulator_environment(endpoint, base={}).items()}
-        return cold_start(customer_url, runs, False, {**ledger_env, "LEDGER": "dynamodb:bench-ledger"})
-
-
-# --- 3. memory ------------------------------------------------------------------------------------------
+# --- 3. memory -----------------------------------------------------------------------------------------
 
 def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def memory_child(side: str) -> None:
-    """In a fresh process: one app alone, its peak RSS after each mark; a leak shows as growth."""
-    send = sender(load(side), side)
+    """In a fresh process: one side alone, its peak RSS after each mark; a leak shows as growth."""
+    send = sender(load(SIDES[side][1]), side)
     sent, marks = 0, [max_rss_mb()]
     for mark in MEMORY_MARKS:
-        for body in leads(mark - sent):
-            if send(body)["statusCode"] != 201:
-                raise SystemExit(f"the {side} did not answer 201 during the memory check")
+        send_all(send, leads(mark - sent), f"the {side} during the memory check")
         sent = mark
         gc.collect()
         marks.append(max_rss_mb())
     print("BENCH", *marks, flush=True)
 
 
-def memory() -> dict[str, list[float]]:
-    """Both sides' memory checks at once: RSS does not depend on speed, and the default run stays short."""
+def memory(envs: Callable[[str], dict[str, str]]) -> dict[str, list[float]]:
+    """Both sides' memory checks at once: RSS does not depend on speed, and the run stays short."""
     children = {side: subprocess.Popen([sys.executable, __file__, "--memory-child", side], stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True) for side in SIDES}
+                                       stderr=subprocess.PIPE, text=True, env=envs(side), cwd=ROOT)
+                for side in ("peer", "plug")}
     marks = {}
     try:
-        for side, child in children.items():
-            out, err = child.communicate(timeout=900)
+        for side, process in children.items():
+            out, err = process.communicate(timeout=900)
             figures = [line.split()[1:] for line in out.splitlines() if line.startswith("BENCH ")]
-            if child.returncode != 0 or not figures:
+            if process.returncode != 0 or not figures:
                 raise SystemExit(f"the {side}'s memory check failed:\n{out[-2000:]}{err[-2000:]}")
             marks[side] = [float(value) for value in figures[-1]]
     finally:
-        for child in children.values():
-            if child.poll() is None:  # the other side, when one failed
-                child.kill()
-                child.wait()
+        for process in children.values():
+            if process.poll() is None:  # the other side, when one failed
+                process.kill()
+                process.wait()
     return marks
 
 
-# --- the report -----------------------------------------------------------------------------------------
-
-def report_throughput(per_lead: dict[str, float], count: int, rounds: int) -> None:
-    print(f"\n1. time per lead: {count:,} leads per side in {rounds} interleaved rounds (the median round), "
-          f"after {WARMUP} warm-up leads each")
-    for side in SIDES:
-        print(f"   {side:8} : {per_lead[side] * 1e6:7.1f} us/lead  ({1 / per_lead[side]:6.0f} leads/s)")
-    ratio = per_lead["plug"] / per_lead["baseline"]
-    print(f"   ratio plug / baseline: {ratio:.3f}   (target <= {RATIO_TARGET}, aim {RATIO_AIM})")
-
-
-def report_cold_start(results: dict[str, list[tuple[float, float]]], runs: int, from_source: bool) -> None:
-    mode = "from source, no .pyc (as a deployment.zip)" if from_source else "from bytecode"
-    print(f"\n2. cold start: import + first lead (token, connection, send), median of {runs} fresh interpreters "
-          f"per side, alternated, {mode}")
-    medians = {}
-    for side in SIDES:
-        imports, firsts = zip(*results[side], strict=True)
-        totals = [sum(pair) for pair in results[side]]
-        medians[side] = statistics.median(imports), statistics.median(firsts), statistics.median(totals)
-        print(f"   {side:8} : import {medians[side][0]:6.1f} ms + first lead {medians[side][1]:5.1f} ms"
-              f"   -> {medians[side][2]:6.1f} ms")
-    ratio = medians["plug"][2] / medians["baseline"][2]
-    print(f"   ratio plug / baseline: {ratio:.2f}   (target <= {COLD_TARGET}; import alone "
-          f"{medians['plug'][0] / medians['baseline'][0]:.2f})")
-
-
 def report_memory(marks: dict[str, list[float]]) -> None:
-    print("\n3. peak memory (ru_maxrss), each app alone in a fresh process: after import, then after "
+    print("\n3. peak memory (ru_maxrss), each side alone in a fresh process: after import, then after "
           + " and ".join(f"{mark:,}" for mark in MEMORY_MARKS) + " leads")
-    for side in SIDES:
-        first, last = marks[side][1], marks[side][-1]
+    for side, figures in marks.items():
+        first, last = figures[1], figures[-1]
         verdict = "flat" if last - first < 1.0 else "GROWS: a leak?"
-        figures = " / ".join(f"{value:.1f}" for value in marks[side])
-        print(f"   {side:8} : {figures} MB   ({last - first:+.1f} MB from {MEMORY_MARKS[0]:,} to "
-              f"{MEMORY_MARKS[-1]:,} leads: {verdict})")
+        print(f"   {SIDES[side][0]:31}: " + " / ".join(f"{value:.1f}" for value in figures)
+              + f" MB   ({last - first:+.1f} MB from {MEMORY_MARKS[0]:,} to {MEMORY_MARKS[-1]:,} leads: {verdict})")
 
 
-def report_added(per_lead: dict[str, float]) -> None:
-    added_us = (per_lead["plug"] - per_lead["baseline"]) * 1e6
-    shares = ", ".join(f"{added_us / (ms * 1000):.2%} of a {ms} ms" for ms in CRM_ROUND_TRIPS_MS)
-    print(f"\n4. the plug adds {added_us:.0f} us per lead over the baseline: {shares} real CRM round trip")
+# --- 4. the targets ------------------------------------------------------------------------------------
 
+def report_targets(results: dict[str, list[dict[str, Any]]],
+                   cold: dict[str, list[tuple[float, float, float]]] | None) -> None:
+    print("\n4. targets (issue 23), on CPU time medians (wall beside)")
+
+    def verdict(ok: bool, text: str) -> None:
+        print(f"   {'PASS' if ok else 'FAIL'}  {text}")
+
+    def cpu(side: str, phase: str = "new") -> float:
+        return median_of(results[side], phase, "cpu")
+
+    def wall(side: str) -> float:
+        return median_of(results[side], "new", "wall")
+
+    if "peer" in results and "plug" in results:
+        ratio = cpu("plug") / cpu("peer")
+        verdict(ratio <= NO_LEDGER_RATIO, f"no ledger: plug / peer {ratio:.3f} (<= {NO_LEDGER_RATIO}; wall "
+                f"{wall('plug') / wall('peer'):.3f}); the plug adds {(cpu('plug') - cpu('peer')) * 1e6:.0f} us CPU a "
+                "lead: " + ", ".join(f"{(cpu('plug') - cpu('peer')) / (ms / 1000):.2%} of a {ms} ms"
+                                     for ms in CRM_ROUND_TRIPS_MS) + " CRM round trip")
+    if "plug" in results and "plug-sqlite" in results:
+        added = (cpu("plug-sqlite") - cpu("plug")) * 1e6
+        verdict(added <= SQLITE_ADDED_US, f"SQLite ledger: {added:+.0f} us CPU a lead over no ledger "
+                f"(<= +{SQLITE_ADDED_US} us; wall {(wall('plug-sqlite') - wall('plug')) * 1e6:+.0f} us)")
+    if "plug-dynamodb" in results and "peer-powertools" in results:
+        ratio = cpu("plug-dynamodb") / cpu("peer-powertools")
+        verdict(ratio <= DYNAMODB_RATIO, f"DynamoDB ledger: plug / peer + Powertools {ratio:.3f} (<= "
+                f"{DYNAMODB_RATIO}; wall {wall('plug-dynamodb') / wall('peer-powertools'):.3f})")
+        new, _ = calls_of(results["plug-dynamodb"], "new")
+        peer_new, _ = calls_of(results["peer-powertools"], "new")
+        verdict(new <= CALLS_NEW, f"DynamoDB calls per new lead: {new:g} (<= {CALLS_NEW}; Powertools {peer_new:g})")
+        if "replay" in results["plug-dynamodb"][0]:
+            again, _ = calls_of(results["plug-dynamodb"], "replay")
+            peer_again, _ = calls_of(results["peer-powertools"], "replay")
+            verdict(again <= CALLS_REPLAY, f"DynamoDB calls per replay: {again:g} (<= {CALLS_REPLAY}; Powertools "
+                    f"{peer_again:g})")
+    if cold and "peer" in cold and "plug" in cold:
+        cpus = {side: statistics.median(figure[2] for figure in cold[side]) for side in ("peer", "plug")}
+        walls = {side: statistics.median(figure[0] + figure[1] for figure in cold[side]) for side in ("peer", "plug")}
+        ratio = cpus["plug"] / cpus["peer"]
+        verdict(ratio <= COLD_RATIO, f"cold start: plug / peer {ratio:.3f} (<= {COLD_RATIO}; wall "
+                f"{walls['plug'] / walls['peer']:.3f}: {walls['plug']:.0f} ms against {walls['peer']:.0f} ms)")
+
+
+# --- where the time goes -------------------------------------------------------------------------------
+
+WHOLE = "the whole lead"
+# The steps of a lead, by the function that does each (file suffix, function name): cumulative time per lead.
+STEPS = (
+    ("read the body", "dispatcher/contract.py", "read_body"),
+    ("validate (jsonschema)", "dispatcher/contract.py", "validate_lead"),
+    ("validate (jsonschema)", "bench_baseline/app.py", "_deliver"),
+    ("translate", "integrations/salesforce.py", "translate"),
+    ("send (requests + urllib3)", "dispatcher/transport.py", "post"),
+    ("send (requests + urllib3)", "requests/sessions.py", "post"),
+    ("classify the answer", "integrations/salesforce.py", "classify"),
+    ("state machine moves, with their logs", "dispatcher/machine.py", "trigger"),
+    ("  of which the 4 transition log lines", "dispatcher/translog.py", "transition"),
+    ("the metric (EMF) line", "dispatcher/metrics.py", "lead_ended"),
+    ("the peer's log line", "logging/__init__.py", "info"),
+    ("the envelope", "dispatcher/delivery.py", "_answer"),
+    ("health (admit + record)", "dispatcher/health.py", "admit"),
+    ("health (admit + record)", "dispatcher/health.py", "record"),
+    ("privacy (learn, mask)", "dispatcher/privacy.py", "learn"),
+    ("the deadline", "dispatcher/deadline.py", "lead_deadline"),
+)
+
+
+def profile_child(side: str, count: int) -> None:
+    """In a fresh process: `count` leads of one side under cProfile; the cumulative time of each step per lead."""
+    send = sender(load(SIDES[side][1]), side)
+    bodies = leads(200 + count)
+    send_all(send, bodies[:200], "the warm-up")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    send_all(send, bodies[200:], f"the {side}")
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # {(file, line, name): (..., cumulative)}
+    steps: Counter[str] = Counter({WHOLE: sum(entry[2] for entry in stats.values())})  # every function's own time
+    for label, suffix, function in STEPS:
+        steps[label] += sum(entry[3] for (file, _, name), entry in stats.items()
+                            if file.endswith(suffix) and name == function)
+    if SIDES[side][1] == "baseline":  # its _deliver holds its send: the validation alone is the rest
+        steps["validate (jsonschema)"] -= steps["send (requests + urllib3)"]
+    print("BENCH", json.dumps({label: seconds / count for label, seconds in steps.items()}), flush=True)
+
+
+def report_profile(envs: Callable[[str], dict[str, str]], count: int, rounds: int) -> None:
+    """Each side profiled in `rounds` fresh processes, alternated; the median of each step."""
+    runs: dict[str, list[dict[str, float]]] = {"peer": [], "plug": []}
+    for index in range(rounds):
+        for side in ("peer", "plug") if index % 2 == 0 else ("plug", "peer"):
+            done = subprocess.run([sys.executable, __file__, "--profile-child", side, "--leads", str(count)],
+                                  env=envs(side), capture_output=True, text=True, timeout=900, check=False, cwd=ROOT)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+            if done.returncode != 0 or not lines:
+                raise SystemExit(f"the {side}'s profile failed:\n{done.stderr[-3000:]}")
+            runs[side].append(json.loads(lines[-1].removeprefix("BENCH ")))
+    figures = {side: {label: statistics.median(run.get(label, 0.0) for run in found) for label in found[0]}
+               for side, found in runs.items()}
+    print(f"\nwhere the time goes: {count:,} leads per side under cProfile in {rounds} processes each, alternated "
+          "(the profiler slows every call: compare the shares), the median us per lead")
+    whole = {side: figures[side][WHOLE] for side in figures}
+    print(f"   {'step':40} {'peer':>16} {'plug':>16}")
+    for label in dict.fromkeys([WHOLE, *(label for label, _, _ in STEPS)]):
+        cells = [f"{figures[side].get(label, 0) * 1e6:7.0f} ({figures[side].get(label, 0) / whole[side]:4.0%})"
+                 if figures[side].get(label) else f"{'-':>16}" for side in ("peer", "plug")]
+        print(f"   {label:40} {cells[0]:>16} {cells[1]:>16}")
+
+
+# --- main ----------------------------------------------------------------------------------------------
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--leads", type=int, default=10_000, help="timed leads per side (default 10000)")
-    parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds (default 20)")
-    parser.add_argument("-r", "--runs", type=int, default=30, help="fresh interpreters per side, cold start (30)")
-    parser.add_argument("--from-source", action="store_true", help="cold start without bytecode, as a deployment.zip")
-    only = parser.add_mutually_exclusive_group()
-    only.add_argument("--coldstart-only", action="store_true", help="only the cold start (2)")
-    only.add_argument("--no-coldstart", action="store_true", help="skip the cold start (2)")
+    parser.add_argument("-n", "--leads", type=int, default=1_000, help="timed leads per side and round without "
+                        "DynamoDB (default 1000)")
+    parser.add_argument("--dynamodb-leads", type=int, default=150, help="timed leads per round on DynamoDB (150)")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds, a new process per side in each (default 9)")
+    parser.add_argument("--warmup", type=int, default=100, help="leads before the clock starts, per process (100)")
+    parser.add_argument("--replays", type=int, default=30, help="leads sent again per round, with a ledger (30)")
+    parser.add_argument("-r", "--runs", type=int, default=15, help="fresh interpreters per side, cold start (15)")
+    parser.add_argument("--package", type=Path, help="a deployment.zip to cold-start (default: built now)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of few leads, 3 cold starts")
+    parser.add_argument("--no-dynamodb", action="store_true", help="skip the two sides on DynamoDB")
+    parser.add_argument("--no-coldstart", action="store_true", help="skip the cold start (2)")
+    parser.add_argument("--coldstart-only", action="store_true", help="only the cold start (2)")
     parser.add_argument("--no-memory", action="store_true", help="skip the 10,000-lead memory check (3)")
-    parser.add_argument("--ledger", action="store_true", help="also the ledger's cost per lead and the cold start "
-                                                              "with the DynamoDB ledger (5, 6)")
+    parser.add_argument("--profile", action="store_true", help="where the plug's time goes beside the peer's, "
+                                                               "under cProfile (nothing else)")
     parser.add_argument("--serve-customer", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-child", choices=SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_customer:
         serve_customer()
         return 0
+    if args.child:
+        child(args.child, args.leads, args.warmup, args.replays)
+        return 0
     if args.memory_child:
         memory_child(args.memory_child)
         return 0
-    if args.leads < 1 or args.rounds < 1 or args.runs < 1:
-        parser.error("--leads, --rounds and --runs must be at least 1")
+    if args.profile_child:
+        profile_child(args.profile_child, args.leads)
+        return 0
+    if args.quick:
+        args.leads, args.dynamodb_leads, args.rounds, args.warmup, args.replays, args.runs = 100, 10, 2, 20, 5, 3
+        args.no_memory = True
+    if min(args.leads, args.dynamodb_leads, args.rounds, args.runs) < 1 or args.warmup < 0 or args.replays < 0:
+        parser.error("--leads, --dynamodb-leads, --rounds and --runs must be at least 1")
 
-    started = time.perf_counter()
-    customer, customer_url = start_customer()
-    try:
-        os.environ.update(environment(customer_url))  # before either app is imported, and for the children
-        print(f"plug: app.app ({ROOT / 'app.py'}); baseline: {BASELINE_DIR / 'app.py'} (written by hand)")
-        print(f"customer: {customer_url}, Salesforce-like, keep-alive, its own process; both logs ON, to "
-              f"/dev/null; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-        # Memory first: on Linux a child's ru_maxrss starts at its parent's peak (kept across fork and exec),
-        # so the children must start while this process is small, before it loads either app.
-        marks = None
-        if not args.coldstart_only and not args.no_memory:
-            print(f"(memory check first, {MEMORY_MARKS[-1]:,} leads per side...)", file=sys.stderr, flush=True)
-            marks = memory()
-        per_lead = None
-        if not args.coldstart_only:
-            senders = {side: sender(load(side), side) for side in SIDES}
-            print(f"Salesforce records sent: {compare_records(senders)}")
-            per_lead = throughput(senders, args.leads, args.rounds)
-            report_throughput(per_lead, args.leads, args.rounds)
-        if not args.no_coldstart:
-            report_cold_start(cold_start(customer_url, args.runs, args.from_source), args.runs, args.from_source)
-        if marks is not None:
-            report_memory(marks)
-        if per_lead is not None:
-            report_added(per_lead)
-        if args.ledger:
-            report_ledger_figures(customer_url, args.leads, args.rounds, min(args.runs, 10))
-    finally:
-        if customer.stdin:
-            customer.stdin.close()
-        customer.wait(timeout=10)
-    print(f"\n(the benchmark took {time.perf_counter() - started:.0f} s)")
+    run(args)
     return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    """The whole benchmark, as the options say."""
+    started = time.perf_counter()
+    print(f"plug: {ROOT / 'app.py'}; peer: {BASELINE_DIR / 'app.py'} (written by hand); load average "
+          f"{' '.join(f'{load:.2f}' for load in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
+    with customer() as customer_url, tempfile.TemporaryDirectory(prefix="leadplug-bench-") as scratch:
+        pycache = os.path.join(scratch, "pycache")  # nothing written in the repository
+        base = environment(customer_url, pycache)
+        sides = list(LOCAL_SIDES) + ([] if args.no_dynamodb or args.profile else list(DYNAMODB_SIDES))
+
+        def local(side: str) -> dict[str, str]:
+            return side_environment(side, base, None, scratch)
+
+        if args.profile:
+            report_profile(local, args.leads, args.rounds)
+            return
+        # Memory first, before the emulator runs in this process: a child's ru_maxrss starts at its parent's peak
+        # (Linux keeps it across fork and exec).
+        marks = None if args.coldstart_only or args.no_memory else memory(local)
+        with (counted_dynamodb() if "plug-dynamodb" in sides else _nothing()) as proxy:
+            def envs(side: str) -> dict[str, str]:
+                return side_environment(side, base, proxy, scratch)
+
+            results = None
+            if not args.coldstart_only:
+                counts = {side: args.dynamodb_leads if SIDES[side][2] else args.leads for side in sides}
+                results = per_lead(sides, envs, counts, args.warmup, args.replays, args.rounds)
+                report_per_lead(results, counts, args.rounds)
+            cold = None
+            if not args.no_coldstart:
+                print("  building and unzipping the package...", file=sys.stderr, flush=True)
+                tasks = task_folders(Path(scratch), build_package(Path(scratch), args.package))
+                cold_sides = ["peer", "plug"] + ([] if proxy is None else ["plug-dynamodb"])  # boto3 and a client
+                cold = cold_start(tasks, cold_sides, envs, args.runs)
+                report_cold_start(cold, args.runs)
+                for task in (tasks["plug"], tasks["baseline"]):  # writable again, for the temporary folder's removal
+                    task.chmod(task.stat().st_mode | stat.S_IWUSR)
+                    for path in task.rglob("*"):
+                        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+            if marks is not None:
+                report_memory(marks)
+            report_targets(results or {}, cold)
+    print(f"\n(the benchmark took {time.perf_counter() - started:.0f} s; load average now "
+          f"{' '.join(f'{load:.2f}' for load in os.getloadavg())})")
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@
 2. `chalice package --stage STAGE` twice from that copy: OUT/package (SAM, with the stage's merge template of
    scripts/stage_templates.py) and OUT/terraform (chalice.tf.json, plus operations.tf.json, stage.tf.json and
    chalice_override.tf.json beside it).
-3. Bytecode (chalice package has no hook for it): each deployment.zip is unpacked, every module compiled by this
+3. Trimmed (scripts/trim_package.py: what the dependencies ship but the plug never loads), then bytecode
+   (chalice package has no hook for it): each deployment.zip is unpacked, every module compiled by this
    interpreter, which must be the Python of the template's runtime (python3.13), with unchecked-hash pycs
    (Lambda's /var/task is read-only and its files' times are the zip's: the pyc is used as it is), and zipped
    again in a fixed order. Lambda then compiles nothing at a cold start.
@@ -43,6 +44,7 @@ from scripts.stage_templates import (  # noqa: E402
     stage_config,
     terraform_files,
 )
+from scripts.trim_package import trim  # noqa: E402
 
 VENDORED = ("dispatcher", "contracts", "customers")
 NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
@@ -143,6 +145,7 @@ def package(stage: str, out: Path) -> None:
         (out / "terraform" / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
     sam = json.loads((out / "package" / "sam.json").read_text(encoding="utf-8"))
     check_runtime(sam["Resources"]["APIHandler"]["Properties"]["Runtime"])
+    trim(out / "package" / "deployment.zip")  # what the dependencies ship but the plug never loads
     with_bytecode(out / "package" / "deployment.zip")
     shutil.copy2(out / "package" / "deployment.zip", out / "terraform" / "deployment.zip")
     print(space(out / "package" / "deployment.zip"))

@@ -40,8 +40,7 @@ REFUSAL_CODES = frozenset({"0x80040265", "0x80044331", "0x8004432f", "0x80044330
 ACCESS_CODES = frozenset({"0x80040220", "0x80048405", "0x8005f101", "0x80072560"})  # privileges, not a member
 # Our request not fitting the org's setup: a column the table lacks, a bad argument, a missing or disabled owner.
 SETUP_CODES = frozenset({"0x80048d19", "0x80040203", "0x80040217", "0x80040225"})
-REJECTED = getattr(Reason, "CUSTOMER_REJECTED_REQUEST", Reason.CUSTOMER_ERROR)
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Dataverse's may differ: look a little earlier
+FIND_CLOCK_SKEW = timedelta(seconds=1)  # Dataverse's clock against ours: the window starts at the claim
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _ENTITY_ID = re.compile(rf"/leads\(({_GUID})\)$")
 _API_VERSION = re.compile(r"v9\.[0-9]")
@@ -122,7 +121,8 @@ class Dynamics:
         if code in REFUSAL_CODES:
             return Outcome.refused(code, f"{NAME} refused the lead: {said}")
         if code in SETUP_CODES:
-            return Outcome.of(REJECTED, f"{NAME} does not take our request as its org is set up: {said}")
+            return Outcome.of(Reason.CUSTOMER_REJECTED_REQUEST,
+                              f"{NAME} does not take our request as its org is set up: {said}")
         if code and answer.status != 404:
             return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} failed (HTTP {answer.status}): {said}")
         return http_family_outcome(answer, NAME)

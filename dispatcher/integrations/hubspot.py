@@ -5,11 +5,12 @@ not expire (StaticAuth). Create: `POST {HUBSPOT_API_URL}/crm/v3/objects/contacts
 https://api.hubapi.com) with {"properties": {...}}: email, firstname, lastname, phone, company (a B2B lead's
 only: a person has none), address, zip, city, country, lifecyclestage "lead".
 Answers (every field of HubSpot's error body is optional, its pages say): 201 {"id"}: created; 409 category
-CONFLICT "Contact already exists. Existing ID: N": duplicate, naming N; 400 category VALIDATION_ERROR, each
-error's code in `errors[].code` (or, in older answers, inside the message: "Property values were not valid:
-[{"error": "INVALID_EMAIL", "name": "email", ...}]"): MISSING_REQUIRED_PROPERTY is invalid_lead naming the lead's
-fields, PROPERTY_DOESNT_EXIST is our mapping's mistake (customer_error), any other code refuses the lead; 401,
-403 MISSING_SCOPES: unauthorized; 429 (errorType RATE_LIMIT, policyName): customer_error, never retried.
+CONFLICT "Contact already exists. Existing ID: N": duplicate, naming N; 400 VALIDATION_ERROR, each error's code
+in `errors[].code` (or, in older answers, inside the message: "Property values were not valid: [{"error":
+"INVALID_EMAIL", "name": "email", ...}]"); 401; 403 MISSING_SCOPES; 423, 429 (errorType RATE_LIMIT), 477. Each
+code and category means what `hubspot_codes` says (from HubSpot's error pages), the most telling one decides.
+
+Look-up of a lead in doubt: hubspot_search.py.
 """
 
 from __future__ import annotations
@@ -24,20 +25,20 @@ from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.crm import crm_record, lead_field_names
+from dispatcher.integrations.hubspot_codes import CATEGORIES, CODES, ITS_STATE_STATUSES
+from dispatcher.integrations.hubspot_search import CONTACTS_PATH, HubSpotSearch
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
 
 NAME = "HubSpot"
 DEFAULT_API_URL = "https://api.hubapi.com"
-CONTACTS_PATH = "/crm/v3/objects/contacts"
 FIELD_NAMES = {
     "first_name": "firstname", "last_name": "lastname", "email": "email", "phone": "phone", "company": "company",
     "street": "address", "postal_code": "zip", "city": "city", "country": "country",
 }
 LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
-MISSING_CODES = frozenset({"MISSING_REQUIRED_PROPERTY"})
-NOT_ABOUT_THE_LEAD = frozenset({"PROPERTY_DOESNT_EXIST"})  # a property the portal lacks: every lead would fail
 _EXISTING_ID = re.compile(r"Existing ID: ?([0-9]{1,30})")
 _PROPERTY = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,99}")  # a property name worth naming back to the platform
 _EMBEDDED = "Property values were not valid: "
@@ -72,16 +73,19 @@ def _errors(data: Any) -> list[tuple[str, list[str], str]]:
             if isinstance(item, dict) and isinstance(item.get("error"), str)] if isinstance(embedded, list) else []
 
 
-class HubSpot:
+class HubSpot(HubSpotSearch):
     name = "hubspot"
     required_fields: tuple[str, ...] = ()  # HubSpot requires no property of a contact sent with an email
 
-    def __init__(self, *, api_url: str, token: str) -> None:
+    def __init__(self, *, api_url: str, token: str, lead_id_property: str = "") -> None:
         self.auth = StaticAuth.bearer(api_url.rstrip("/"), token)
+        self.lead_id_property = lead_id_property
 
     def translate(self, lead: Lead) -> CustomerRequest:
-        properties = crm_record(lead, FIELD_NAMES, company_fallback=False)
-        return CustomerRequest(path=CONTACTS_PATH, json_body={"properties": {**properties, "lifecyclestage": "lead"}})
+        properties = {**crm_record(lead, FIELD_NAMES, company_fallback=False), "lifecyclestage": "lead"}
+        if self.lead_id_property:
+            properties[self.lead_id_property] = lead["id"]
+        return CustomerRequest(path=CONTACTS_PATH, json_body={"properties": properties})
 
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()
@@ -91,26 +95,30 @@ class HubSpot:
             if isinstance(lead_id, (str, int)) and not isinstance(lead_id, bool) and str(lead_id):
                 return Outcome.of(Reason.CREATED, customer_lead_id=lead_id)
             return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered {answer.status} without an id")
-        if answer.status == 409 and category in ("CONFLICT", ""):
+        if answer.status == 409 and CATEGORIES.get(category or "CONFLICT") is Reason.DUPLICATE:
             existing = _EXISTING_ID.search(message)
             details = {"existing_customer_lead_id": existing[1]} if existing else {}
             return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person: {message}", **details)
-        if answer.status == 401 or (answer.status == 403 and category == "MISSING_SCOPES"):
-            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our token: {message}")
+        if answer.status == 401:
+            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our token ({category or 'HTTP 401'}): {message}")
         if answer.status == 429:
             policy = _text(data, "policyName") or "unnamed"
             return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} is limiting our rate ({policy} policy): {message}")
-        errors = _errors(data) if answer.status == 400 and category == "VALIDATION_ERROR" else []
-        if any(code in MISSING_CODES for code, _, _ in errors):
-            missing = [LEAD_FIELD_OF.get(name, name) for code, names, _ in errors if code in MISSING_CODES
+        if answer.status in ITS_STATE_STATUSES:
+            return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} is holding our calls back (HTTP {answer.status}): "
+                                                     f"{message}")
+        errors = _errors(data) if answer.status == 400 else []
+        decided = deciding_code([code for code, _, _ in errors], CODES)
+        if decided is not None and decided[1] is Reason.INVALID_LEAD:
+            missing = [LEAD_FIELD_OF.get(name, name) for code, names, _ in errors if CODES.get(code) is decided[1]
                        for name in names]
-            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more properties: {message}",
+            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more properties ({decided[0]}): {message}",
                               missing_fields=missing)
-        if any(code in NOT_ABOUT_THE_LEAD for code, _, _ in errors):
-            return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} does not take our request: {message}")
-        if errors:
-            code, _, text = errors[0]
-            return Outcome.refused(code, f"{NAME} refused the lead: {text or message}")
+        if decided is not None:
+            text = next((text for code, _, text in errors if code == decided[0] and text), message)
+            return outcome_of(NAME, decided[0], decided[1], text, CODES)
+        if category in CATEGORIES and answer.status < 500 and answer.status != 404:
+            return outcome_of(NAME, category, CATEGORIES[category], message, CATEGORIES)
         return http_family_outcome(answer, NAME)
 
 
@@ -121,4 +129,8 @@ def from_env(environ: Mapping[str, str]) -> HubSpot:
     api_url = environ.get("HUBSPOT_API_URL") or DEFAULT_API_URL
     if not api_url.startswith(("http://", "https://")):
         raise ConfigurationError(f"HUBSPOT_API_URL must be an http(s) URL, not {api_url!r}")
-    return HubSpot(api_url=api_url, token=environ["HUBSPOT_TOKEN"])
+    lead_id_property = (environ.get("HUBSPOT_LEAD_ID_PROPERTY") or "").strip()
+    if lead_id_property and not _PROPERTY.fullmatch(lead_id_property):
+        raise ConfigurationError(f"HUBSPOT_LEAD_ID_PROPERTY must be a property's internal name, not "
+                                 f"{lead_id_property!r}")
+    return HubSpot(api_url=api_url, token=environ["HUBSPOT_TOKEN"], lead_id_property=lead_id_property)

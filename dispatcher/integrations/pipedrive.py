@@ -45,8 +45,7 @@ from dispatcher.reasons import Reason
 
 NAME = "Pipedrive"
 PERSONS_PATH = "/api/v2/persons"
-REJECTED = getattr(Reason, "CUSTOMER_REJECTED_REQUEST", Reason.CUSTOMER_ERROR)
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Pipedrive's may differ: look a little earlier
+FIND_CLOCK_SKEW = timedelta(seconds=1)  # Pipedrive's clock against ours: the window starts at the claim
 
 
 class Pipedrive:
@@ -118,7 +117,8 @@ class Pipedrive:
         if answer.status in (401, 403):
             return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} refused our API token: {said}")
         if answer.status in NOT_FITTING:
-            return Outcome.of(REJECTED, f"{NAME} does not take our request as the account is set up: {said}")
+            return Outcome.of(Reason.CUSTOMER_REJECTED_REQUEST,
+                              f"{NAME} does not take our request as the account is set up: {said}")
         return http_family_outcome(answer, NAME)
 
 

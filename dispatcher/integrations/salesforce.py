@@ -2,7 +2,8 @@
 
 Token: OAuth 2.0 client credentials at {SALESFORCE_LOGIN_URL}/services/oauth2/token.
 Create: POST {instance_url}/services/data/{SALESFORCE_API_VERSION}/sobjects/Lead/.
-Errors come as a JSON array of {"errorCode", "message", "fields"}; the most specific one decides.
+Errors come as a JSON array of {"errorCode", "message", "fields"}; each code means what `salesforce_codes.CODES`
+says (from Salesforce's published catalog), and the most telling one decides (`catalog.PRECEDENCE`).
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
+from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.crm import crm_record, lead_field_names
+from dispatcher.integrations.salesforce_codes import CODES
+from dispatcher.integrations.salesforce_search import SalesforceSearch, errors_of
 from dispatcher.jsonpath import lookup
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
@@ -31,14 +34,7 @@ FIELD_NAMES = {
 }
 LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
 DEFAULT_LEAD_SOURCE = "Purchased List"
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Salesforce's may differ: look a little earlier
 _API_VERSION = re.compile(r"v\d{2,3}\.\d")
-
-
-def _errors(data: Any) -> list[dict[str, Any]]:
-    if isinstance(data, list) and data and all(isinstance(item, dict) and "errorCode" in item for item in data):
-        return data
-    return []
 
 
 def _field_names(fields: Any) -> list[str]:
@@ -48,21 +44,18 @@ def _field_names(fields: Any) -> list[str]:
     return [name for name in fields if isinstance(name, str) and name] if isinstance(fields, list) else []
 
 
-def _soql_string(value: str) -> str:
-    """A value inside a SOQL string literal: backslashes and quotes escaped, as Salesforce documents."""
-    return value.replace("\\", "\\\\").replace("'", "\\'")
-
-
 def _session_expired(answer: Answer) -> bool:
-    return answer.status == 401 and any(e.get("errorCode") == "INVALID_SESSION_ID" for e in _errors(answer.json()))
+    return answer.status == 401 and any(e.get("errorCode") == "INVALID_SESSION_ID" for e in errors_of(answer.json()))
 
 
-class Salesforce:
+class Salesforce(SalesforceSearch):
     name = "salesforce"
     required_fields: tuple[str, ...] = ()  # Company falls back to the person's full name
 
     def __init__(self, *, login_url: str, client_id: str, client_secret: str, api_version: str,
-                 lead_source: str = DEFAULT_LEAD_SOURCE, custom_fields: Mapping[str, str] | None = None) -> None:
+                 lead_source: str = DEFAULT_LEAD_SOURCE, custom_fields: Mapping[str, str] | None = None,
+                 lead_id_field: str = "") -> None:
+        self.lead_id_field = lead_id_field  # a custom text field (External ID) that keeps our lead id
         self.lead_path = f"/services/data/{api_version}/sobjects/Lead/"
         self.query_path = f"/services/data/{api_version}/query/"
         self.lead_source = lead_source
@@ -77,25 +70,9 @@ class Salesforce:
     def translate(self, lead: Lead) -> CustomerRequest:
         record = {**crm_record(lead, FIELD_NAMES), "LeadSource": self.lead_source}
         record.update({field: lookup(lead, path) for field, path in self.custom_fields.items()})
+        if self.lead_id_field:
+            record[self.lead_id_field] = lead["id"]
         return CustomerRequest(path=self.lead_path, json_body={k: v for k, v in record.items() if v not in (None, "")})
-
-    def find_request(self, lead: Lead, since: datetime) -> CustomerRequest:
-        """A SOQL query through the REST API for a Lead with this email created since `since` (minus clock skew)."""
-        after = (since - FIND_CLOCK_SKEW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        soql = (f"SELECT Id FROM Lead WHERE Email = '{_soql_string(lead['email'])}' AND CreatedDate >= {after} "
-                "ORDER BY CreatedDate DESC LIMIT 1")
-        return CustomerRequest(path=self.query_path, method="GET", params={"q": soql})
-
-    def found(self, answer: Answer, since: datetime) -> str | None:
-        """The Lead's Id in a query's answer (the query itself asks for leads created since `since`), None when
-        it holds no record; LeadEnded when the query failed."""
-        data = answer.json()
-        records = data.get("records") if isinstance(data, dict) else None
-        if answer.status == 200 and isinstance(records, list):
-            ids = [record["Id"] for record in records if isinstance(record, dict)
-                   and isinstance(record.get("Id"), str) and record["Id"]]
-            return ids[0] if ids else None
-        raise search_failed(self.classify(answer), answer, NAME)
 
     def classify(self, answer: Answer) -> Outcome:
         data = answer.json()
@@ -104,23 +81,21 @@ class Salesforce:
             if isinstance(lead_id, str) and lead_id and data.get("success") is not False:
                 return Outcome.of(Reason.CREATED, customer_lead_id=lead_id)
             return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered {answer.status} without a Lead id")
-        errors = _errors(data)
-        codes = [str(error.get("errorCode")) for error in errors]
-        message = "; ".join(str(error.get("message", "")) for error in errors if error.get("message"))
-        if "DUPLICATES_DETECTED" in codes:
-            return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person: {message}".rstrip(": "))
+        errors = errors_of(data)
         if answer.status == 401:
-            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our session after one token refresh")
-        if answer.status == 400 and "REQUIRED_FIELD_MISSING" in codes:
-            missing = [LEAD_FIELD_OF.get(f, f) for e in errors if e.get("errorCode") == "REQUIRED_FIELD_MISSING"
+            named = ", ".join(str(error.get("errorCode")) for error in errors) or "HTTP 401"
+            return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our session after one token refresh ({named})")
+        if answer.status == 404 or not errors:
+            return http_family_outcome(answer, NAME)
+        message = "; ".join(str(error.get("message", "")) for error in errors if error.get("message"))
+        code, meaning = deciding_code([str(error.get("errorCode")) for error in errors], CODES) \
+            or ("", Reason.CUSTOMER_ERROR)
+        if meaning is Reason.INVALID_LEAD:
+            missing = [LEAD_FIELD_OF.get(f, f) for e in errors if CODES.get(str(e.get("errorCode"))) is meaning
                        for f in _field_names(e.get("fields"))]
-            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields: {message}",
+            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields ({code}): {message}",
                               missing_fields=missing)
-        if answer.status == 400 and errors:
-            return Outcome.refused(codes[0], f"{NAME} refused the lead: {message}")
-        if answer.status == 403 and errors:
-            return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} refused the call ({codes[0]}): {message}")
-        return http_family_outcome(answer, NAME)
+        return outcome_of(NAME, code, meaning, message, CODES)
 
 
 def from_env(environ: Mapping[str, str]) -> Salesforce:
@@ -144,4 +119,13 @@ def from_env(environ: Mapping[str, str]) -> Salesforce:
         raise ConfigurationError('SALESFORCE_CUSTOM_FIELDS maps custom fields to lead paths: {"Product__c": "product"}')
     return Salesforce(login_url=login_url, client_id=environ["SALESFORCE_CLIENT_ID"],
                       client_secret=environ["SALESFORCE_CLIENT_SECRET"], api_version=version,
-                      lead_source=environ.get("SALESFORCE_LEAD_SOURCE") or DEFAULT_LEAD_SOURCE, custom_fields=custom)
+                      lead_source=environ.get("SALESFORCE_LEAD_SOURCE") or DEFAULT_LEAD_SOURCE, custom_fields=custom,
+                      lead_id_field=_lead_id_field(environ.get("SALESFORCE_LEAD_ID_FIELD") or ""))
+
+
+def _lead_id_field(name: str) -> str:
+    """SALESFORCE_LEAD_ID_FIELD: a custom field's API name (`LeadPlug_Id__c`), or empty (look up by email)."""
+    if name and not re.fullmatch(r"[A-Za-z]\w{0,36}__c", name):
+        raise ConfigurationError(f"SALESFORCE_LEAD_ID_FIELD must be a custom field's API name ending in __c, "
+                                 f"not {name!r}")
+    return name

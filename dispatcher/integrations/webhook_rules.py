@@ -100,7 +100,9 @@ class Rule:
         if self.state == "accepted":
             return Outcome("accepted", reason, message, customer_lead_id=lead_id)
         message = message or f"{customer}'s answer (HTTP {answer.status}) means {self.state}/{reason} ({self.where})"
-        return Outcome(self.state, reason, message, details={name: list(paths) for name, paths in self.fields.items()})
+        # A duplicate's record id, where the rule reads one: a lead in doubt may then be delivered_earlier with it.
+        return Outcome(self.state, reason, message, customer_lead_id=lead_id if self.state == "duplicate" else None,
+                       details={name: list(paths) for name, paths in self.fields.items()})
 
 
 def _status_matches(status: int, pattern: int | str) -> bool:

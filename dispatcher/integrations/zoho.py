@@ -4,7 +4,8 @@ Token: `POST {ZOHO_ACCOUNTS_URL}/oauth/v2/token`, grant_type=refresh_token -> {"
 bad credentials come back as HTTP 200 {"error": "invalid_client"} (OAuthToken makes that a 401).
 Create: `POST {api_domain}/crm/{ZOHO_API_VERSION}/Leads` with `Authorization: Zoho-oauthtoken <token>` and
 {"data": [record]}. Zoho answers per record, each with a `code`; the code decides, not the HTTP status
-(a duplicate may come with 400, 202 or 207 depending on the version and the batch).
+(a duplicate may come with 400, 202 or 207 depending on the version and the batch): each code means what
+`zoho_codes.CODES` says (from Zoho's published OpenAPI specification), the most telling one decides.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.crm import crm_record, lead_field_names
+from dispatcher.integrations.zoho_codes import CODES
 from dispatcher.integrations.zoho_search import ZohoSearch
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
@@ -31,11 +34,6 @@ FIELD_NAMES = {
     "country": "Country", "description": "Description",
 }
 LEAD_FIELD_OF = lead_field_names(FIELD_NAMES)
-AUTH_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"})
-NOT_FOUND_CODES = frozenset({"INVALID_URL_PATTERN", "INVALID_MODULE"})
-# Codes about our call or Zoho itself, not about the lead: never a refusal of the person.
-CUSTOMER_ERROR_CODES = frozenset({"INTERNAL_ERROR", "NO_PERMISSION", "FEATURE_NOT_SUPPORTED", "LIMIT_EXCEEDED",
-                                  "LICENSE_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "INVALID_REQUEST_METHOD"})
 _API_VERSION = re.compile(r"v[1-9][0-9]?")
 
 
@@ -109,22 +107,18 @@ class Zoho(ZohoSearch):
             return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{NAME} answered SUCCESS without a record id")
         record_codes = [code for code in codes if code not in ("SUCCESS", "MULTIPLE_OR_MULTI_ERRORS")]
         message = "; ".join(_describe(e) for e in errors if e["code"] in record_codes) or f"HTTP {answer.status}"
-        if "DUPLICATE_DATA" in codes:
-            return Outcome.of(Reason.DUPLICATE, f"{NAME} already has this person: {message}")
-        if AUTH_CODES & set(codes) or answer.status == 401:
+        if answer.status == 401:
             return Outcome.of(Reason.UNAUTHORIZED, f"{NAME} rejected our token after one refresh: {message}")
-        if NOT_FOUND_CODES & set(codes):
-            return Outcome.of(Reason.CUSTOMER_API_NOT_FOUND, f"{NAME} does not know this API: {message}")
-        if "MANDATORY_NOT_FOUND" in codes:
-            missing = [LEAD_FIELD_OF.get(name, name) for e in errors if e["code"] == "MANDATORY_NOT_FOUND"
+        decided = deciding_code(record_codes, CODES)
+        if decided is None:
+            return http_family_outcome(answer, NAME)
+        code, meaning = decided
+        if meaning is Reason.INVALID_LEAD:
+            missing = [LEAD_FIELD_OF.get(name, name) for e in errors if CODES.get(e["code"]) is meaning
                        if isinstance(name := _details(e).get("api_name"), str)]
-            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields: {message}",
+            return Outcome.of(Reason.INVALID_LEAD, f"{NAME} requires more fields ({code}): {message}",
                               missing_fields=missing)
-        if CUSTOMER_ERROR_CODES & set(codes):
-            return Outcome.of(Reason.CUSTOMER_ERROR, f"{NAME} failed (HTTP {answer.status}): {message}")
-        if record_codes and answer.status < 500:  # what is left is about the record: Zoho refuses the person
-            return Outcome.refused(record_codes[0], f"{NAME} refused the lead: {message}")
-        return http_family_outcome(answer, NAME)
+        return outcome_of(NAME, code, meaning, message, CODES)
 
 
 def from_env(environ: Mapping[str, str]) -> Zoho:

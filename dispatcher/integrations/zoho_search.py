@@ -1,6 +1,8 @@
 """Zoho CRM's search for a lead in doubt (SPEC section 8): a part of `zoho.py` kept apart so that each module
 stays short; `Zoho` inherits it. `GET /crm/{version}/Leads/search?email=` answers 200 {"data": [records]} or 204
-when nothing matches; a record created since the attempt in doubt is the lead.
+when nothing matches; a record created since the claim of the attempt in doubt (less a second for the clocks) is
+the lead. A re-delivery answered DUPLICATE_DATA names the record (`duplicate_record.id`), and `GET
+/crm/{version}/Leads/{id}` its Created_Time: whether our attempt in doubt created it (`delivered_earlier`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dispatcher.contract import Lead
 from dispatcher.integrations.base import CustomerRequest, search_failed
 from dispatcher.outcome import Outcome
 
-FIND_CLOCK_SKEW = timedelta(minutes=5)  # our clock and Zoho's may differ: look a little earlier
+FIND_CLOCK_SKEW = timedelta(seconds=1)  # Zoho's clock against ours: the window starts at the claim, not before
 
 
 def created_since(value: Any, after: datetime) -> bool:
@@ -50,3 +52,35 @@ class ZohoSearch:
                    and created_since(record.get("Created_Time"), after)]
             return ids[0] if ids else None
         raise search_failed(self.classify(answer), answer, "Zoho CRM")
+
+    def existing_id(self, answer: Answer) -> str | int | None:
+        """The record a DUPLICATE_DATA names (`details.duplicate_record.id`, nested errors included)."""
+        data = answer.json()
+        pending = list(data.get("data") or []) if isinstance(data, dict) and isinstance(data.get("data"), list) else []
+        while pending:
+            item = pending.pop(0)
+            details = item.get("details") if isinstance(item, dict) else None
+            if not isinstance(details, dict):
+                continue
+            pending.extend(details.get("errors") if isinstance(details.get("errors"), list) else [])
+            record = details.get("duplicate_record") if item.get("code") == "DUPLICATE_DATA" else None
+            found = record.get("id") if isinstance(record, dict) else None
+            if isinstance(found, (str, int)) and not isinstance(found, bool) and str(found):
+                return found
+        return None
+
+    def created_request(self, record_id: str | int) -> CustomerRequest:
+        """The record a duplicate named, with its creation time (`GET /crm/{version}/Leads/{id}`)."""
+        return CustomerRequest(path=f"{self.lead_path}/{record_id}", method="GET", params={"fields": "Created_Time"})
+
+    def created_at(self, answer: Answer) -> datetime | None:
+        """The record's Created_Time in a 200 {"data": [record]}; None when unreadable."""
+        data = answer.json() if answer.status == 200 else None
+        records = data.get("data") if isinstance(data, dict) else None
+        value = records[0].get("Created_Time") if isinstance(records, list) and records \
+            and isinstance(records[0], dict) else None
+        try:
+            created = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        return created if created is not None and created.tzinfo is not None else None

@@ -16,23 +16,28 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from dispatcher import privacy
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
-from dispatcher.ledger.store import Item, Store, StoreUnavailable
+from dispatcher.ledger.pending import PendingSettles
+from dispatcher.ledger.store import MIN_CALL_S, Item, NoTimeLeft, Store, StoreUnavailable, within
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import MayHold, Reason, ending_of
 
 DEFAULT_TTL_S = 7 * 24 * 3600
 POLL_S = 0.2  # how often a request waiting for a delivery in flight looks again
+ANSWER_RESERVE_S = 0.25  # kept for the answer itself when a store call runs past the customer deadline
+MAX_CONFLICTS = 20  # compare-and-sets lost in a row before answering in_progress (never a loop without end)
 SETTLE_MARGIN_S = 3.0  # a claim outlives its request's answer by this, so that its settle can land
 MAX_STORED_BYTES = 64_000  # a stored envelope beyond this drops the customer's answer body
 IN_FLIGHT, SETTLED = "in_flight", "settled"
 HOLDS_YES, HOLDS_NO, HOLDS_DOUBT = "yes", "no", "doubt"
+PENDING = PendingSettles()  # one per process: the settles retried after their answer
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Claim:
     fingerprint: str
     record: dict[str, Any]
     previous_attempt: dict[str, Any] | None
+    waited: bool = False  # it waited for another copy in flight before claiming
 
     @property
     def in_doubt(self) -> bool:
@@ -78,11 +84,34 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+class RoundTrips:
+    """The customer's recent round trips in this process: how long a send needs (a waiting copy never sends with
+    less time left, SPEC section 8's "exactly one copy reaches the customer")."""
+
+    KEPT = 16
+
+    def __init__(self) -> None:
+        self._recent: deque[float] = deque(maxlen=self.KEPT)
+
+    def observe(self, seconds: float) -> None:
+        self._recent.append(seconds)
+
+    def usual(self) -> float | None:
+        """A high mark of the recent round trips (the 90th percentile), None before the first answer."""
+        if not self._recent:
+            return None
+        ordered = sorted(self._recent)
+        return ordered[int(0.9 * (len(ordered) - 1))]
+
+
 class Ledger:
-    def __init__(self, store: Store, customer: str, ttl_s: int = DEFAULT_TTL_S) -> None:
+    def __init__(self, store: Store, customer: str, ttl_s: int = DEFAULT_TTL_S,
+                 pending: PendingSettles | None = None) -> None:
         self.store = store
         self.customer = customer
         self.ttl_s = ttl_s
+        self.pending = pending if pending is not None else PENDING
+        self.round_trips = RoundTrips()
 
     def key_of(self, lead_id: str) -> str:
         """The item's key: a hash, since a platform may use an email as a lead id."""
@@ -90,36 +119,85 @@ class Ledger:
 
     def begin(self, lead: dict[str, Any], trace_id: str, deadline: Deadline) -> Claim | Replay:
         """Claim the lead for this request, or say what to answer instead (LeadEnded: in_progress,
-        lead_id_reused, ledger_unavailable). Waits for a delivery in flight until the customer deadline."""
+        lead_id_reused, ledger_unavailable). Waits for a delivery in flight until the customer deadline.
+
+        A new lead costs one write (`create`); a replay the same one call. Every call is bounded by the
+        customer deadline, and so is the loop: a compare-and-set that keeps failing ends in_progress."""
         key, fingerprint = self.key_of(lead["id"]), fingerprint_of(lead)
+        pending = self.pending.record_of(key)
+        if pending is not None and _readable(pending.record) is not None and pending.record.get("holds") == HOLDS_YES:
+            record = pending.record
+            if record["fingerprint"] == fingerprint:  # accepted here; the store has not taken the settle yet
+                return Replay(record["status"], record["reason"], record["envelope"], record["trace_id"])
+        waited, conflicts = False, 0
         try:
+            now = time.time()
+            first = self._claim_record(fingerprint, trace_id, deadline, now, None)
+            with within(self._budget(deadline)):
+                item = self.store.create(Item(key, 1, first, int(now) + self.ttl_s))
+            if item is None:
+                return Claim(key, 1, fingerprint, first, None)
             while True:
-                item = self.store.get(key)
                 now = time.time()
-                decision = self._decide(item, fingerprint, now)
-                if isinstance(decision, Replay):
+                decision = self._decide(item, fingerprint, trace_id, now)
+                if isinstance(decision, (Replay, Claim)):
                     return decision
                 if decision == "wait":
-                    if deadline.remaining() <= POLL_S:
-                        raise LeadEnded(Outcome.of(Reason.IN_PROGRESS, "This lead is being delivered by another "
-                                                                       "request right now; retry later"))
-                    time.sleep(POLL_S)
-                    continue
-                claim = self._claim(key, fingerprint, item, trace_id, deadline, now)
-                if claim is not None:
-                    return claim
-                # another request changed the record between our read and our write: read it again
+                    waited = True
+                    pause = min(POLL_S, deadline.remaining() - self._least_call_s)
+                    if pause <= POLL_S / 4:
+                        raise LeadEnded(_in_progress())
+                    time.sleep(pause)
+                else:
+                    claim = self._claim(key, fingerprint, item, trace_id, deadline, now)
+                    if claim is not None:
+                        return replace(claim, waited=waited)
+                    conflicts += 1
+                    if conflicts > MAX_CONFLICTS or deadline.remaining() <= 0:
+                        raise LeadEnded(_in_progress())
+                with within(self._budget(deadline)):
+                    item = self.store.get(key)
+                if item is None:  # deleted meanwhile (expired and cleaned up): claim it afresh
+                    now = time.time()
+                    with within(self._budget(deadline)):
+                        item = self.store.create(Item(key, 1, first, int(now) + self.ttl_s))
+                    if item is None:
+                        return Claim(key, 1, fingerprint, first, None, waited)
+        except NoTimeLeft as exc:
+            if waited:  # it waited for another request until no time was left: that request still has the lead
+                raise LeadEnded(_in_progress()) from exc
+            raise LeadEnded(Outcome.of(Reason.LEDGER_UNAVAILABLE, "No time was left to ask the delivery ledger; "
+                                                                  "nothing was sent")) from exc
         except StoreUnavailable as exc:
             raise LeadEnded(Outcome.of(Reason.LEDGER_UNAVAILABLE, "The delivery ledger could not be reached; "
                                                                   "nothing was sent")) from exc
 
-    def _decide(self, item: Item | None, fingerprint: str, now: float) -> str | Replay:
-        if item is None or item.expires_at <= now:
+    @property
+    def _least_call_s(self) -> float:
+        return MIN_CALL_S if self.store.remote else 0.0
+
+    @staticmethod
+    def _budget(deadline: Deadline) -> float:
+        """How long a store call of `begin` may take: until the customer deadline, or a little beyond it when
+        that is all but over (the claim of a lead that then finds no time to be sent, and says so)."""
+        return max(deadline.remaining(), deadline.answer_remaining() - ANSWER_RESERVE_S)
+
+    def time_to_send(self, deadline: Deadline, unknown_s: float) -> bool:
+        """Whether a send fits in the time left: at least the customer's usual round trip (`unknown_s` before
+        this process has seen one)."""
+        usual = self.round_trips.usual()
+        return deadline.remaining() >= (usual if usual is not None else unknown_s)
+
+    def _decide(self, item: Item, fingerprint: str, trace_id: str, now: float) -> str | Replay | Claim:
+        if item.expires_at <= now:
             return "claim"
         record = _readable(item.record)
         if record is None:
             return "claim"  # a record of another shape: in doubt (see _previous_attempt), never a crash
         in_flight = record["phase"] == IN_FLIGHT and record["claim_until"] > now
+        if in_flight and record["trace_id"] == trace_id and record["fingerprint"] == fingerprint:
+            # our own claim, written though its answer was lost (a timeout after the write landed)
+            return Claim(item.key, item.version, fingerprint, record, record.get("previous_attempt"))
         holds = HOLDS_DOUBT if record["phase"] == IN_FLIGHT else record["holds"]
         if record["fingerprint"] != fingerprint and (in_flight or holds != HOLDS_NO):
             raise LeadEnded(Outcome.of(Reason.LEAD_ID_REUSED, "This lead id was already delivered with other "
@@ -131,21 +209,26 @@ class Ledger:
             return Replay(record["status"], record["reason"], record["envelope"], record["trace_id"])
         return "claim"
 
-    def _claim(self, key: str, fingerprint: str, item: Item | None, trace_id: str, deadline: Deadline,
+    def _claim_record(self, fingerprint: str, trace_id: str, deadline: Deadline, now: float,
+                      previous: dict[str, Any] | None) -> dict[str, Any]:
+        return {"phase": IN_FLIGHT, "fingerprint": fingerprint, "trace_id": trace_id, "at": _now_iso(),
+                "claim_until": now + deadline.answer_remaining() + SETTLE_MARGIN_S, "previous_attempt": previous}
+
+    def _claim(self, key: str, fingerprint: str, item: Item, trace_id: str, deadline: Deadline,
                now: float) -> Claim | None:
-        previous = _previous_attempt(item.record) if item is not None and item.expires_at > now else None
-        record = {
-            "phase": IN_FLIGHT, "fingerprint": fingerprint, "trace_id": trace_id, "at": _now_iso(),
-            "claim_until": now + deadline.answer_remaining() + SETTLE_MARGIN_S, "previous_attempt": previous,
-        }
-        version = (item.version + 1) if item is not None else 1
-        written = Item(key, version, record, int(now) + self.ttl_s)
-        if not self.store.put(written, item.version if item is not None else None):
-            return None
+        previous = _previous_attempt(item.record) if item.expires_at > now else None
+        record = self._claim_record(fingerprint, trace_id, deadline, now, previous)
+        version = max(item.version, 0) + 1
+        with within(self._budget(deadline)):
+            if not self.store.put(Item(key, version, record, int(now) + self.ttl_s), item.version):
+                return None
         return Claim(key, version, fingerprint, record, previous)
 
-    def settle(self, claim: Claim, outcome: Outcome, status: int, envelope: dict[str, Any], sent: bool) -> None:
-        """Remember how this attempt ended; an in-doubt lead that this attempt did not send stays in doubt."""
+    def settle(self, claim: Claim, outcome: Outcome, status: int, envelope: dict[str, Any], sent: bool,
+               within_s: float | None = None) -> bool:
+        """Remember how this attempt ended (one write); an in-doubt lead that this attempt did not send stays in
+        doubt. The write may take `within_s` (default: the store's own budget), retries included; one that
+        still fails is handed to the pending settles (retried after the answer): False then."""
         holds = _holds(outcome, sent)
         if holds == HOLDS_NO and claim.in_doubt and not sent:
             holds = HOLDS_DOUBT
@@ -154,13 +237,60 @@ class Ledger:
         if holds == HOLDS_DOUBT and not sent and claim.previous_attempt is not None:
             record["trace_id"], record["at"] = claim.previous_attempt["trace_id"], claim.previous_attempt["at"]
             record["reason"] = claim.previous_attempt["reason"]  # the attempt in doubt is still the one to find
-        if not self.store.put(Item(claim.key, claim.version + 1, record, int(time.time()) + self.ttl_s),
-                              claim.version):
-            # Another request took the lead over after this claim expired: its record stands. Say so, for the
-            # operator: if this attempt was accepted, the customer may receive the lead twice.
-            logging.getLogger("leadplug").warning(
-                "ledger: trace %s ended %s/%s after its claim was taken over; the later attempt's record stands",
-                claim.record["trace_id"], outcome.state, outcome.reason)
+        item = Item(claim.key, claim.version + 1, record, int(time.time()) + self.ttl_s)
+
+        def write() -> bool:
+            return self._write_settle(claim, item, outcome)
+
+        try:
+            if within_s is None:
+                return write()
+            with within(within_s):
+                return write()
+        except StoreUnavailable as exc:
+            logging.getLogger("leadplug").error("ledger: trace %s ended %s/%s but its settle did not land (%s); "
+                                                "retried after the answer", claim.record["trace_id"],
+                                                outcome.state, outcome.reason, type(exc).__name__)
+            self.pending.add(item, lambda: self._write_settle(claim, item, outcome))
+            return False
+
+    def record_key(self, customer_record_id: str | int) -> str:
+        """The key of the marker naming the lead whose request created this customer record (a hash)."""
+        return hashlib.sha256(f"{self.customer}\x00record\x00{customer_record_id}".encode()).hexdigest()
+
+    def created_by_another(self, customer_record_id: str | int, claim: Claim, deadline: Deadline) -> bool:
+        """Whether an earlier delivery of another lead id created this customer record (its marker says so): a
+        look-up for the lead in doubt must not take it for this one. Unknown (no marker, no store): False."""
+        try:
+            with within(self._budget(deadline)):
+                marker = self.store.get(self.record_key(customer_record_id))
+        except StoreUnavailable:
+            return False
+        lead_key = marker.record.get("lead_key") if marker is not None else None
+        return isinstance(lead_key, str) and lead_key != claim.key
+
+    def _write_settle(self, claim: Claim, item: Item, outcome: Outcome) -> bool:
+        created = outcome.reason == Reason.CREATED and item.record.get("sent") and outcome.customer_lead_id is not None
+        if created:  # this lead's own request created the record: say so, for the look-ups of other leads
+            marker = Item(self.record_key(outcome.customer_lead_id), 1,  # type: ignore[arg-type]
+                          {"lead_key": claim.key}, item.expires_at)
+            if self.store.put_also(item, claim.version, marker):
+                return True
+        elif self.store.put(item, claim.version):
+            return True
+        current = self.store.get(claim.key)
+        if current is not None and current.version == item.version and current.record == item.record:
+            return True  # our own write landed, its answer was lost
+        # Another request took the lead over after this claim expired: its record stands. Say so, for the
+        # operator: if this attempt was accepted, the customer may receive the lead twice.
+        logging.getLogger("leadplug").warning(
+            "ledger: trace %s ended %s/%s after its claim was taken over; the later attempt's record stands",
+            claim.record["trace_id"], outcome.state, outcome.reason)
+        return True
+
+
+def _in_progress() -> Outcome:
+    return Outcome.of(Reason.IN_PROGRESS, "This lead is being delivered by another request right now; retry later")
 
 
 def _stored(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +300,10 @@ def _stored(envelope: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(kept)) > MAX_STORED_BYTES:  # before masking: masking a megabyte is wasted time
         details = kept.get("response_details") or {}
         kept["response_details"] = {"http_status_code": details.get("http_status_code"), "truncated": True}
-    return privacy.mask_deep(kept)
+    masked = privacy.mask_deep(kept)
+    if "customer_lead_id" in kept:  # the customer's own id, exactly: a replay gives it back (SPEC section 8)
+        masked["customer_lead_id"] = kept["customer_lead_id"]
+    return masked
 
 
 _SHAPE = {"phase": str, "fingerprint": str, "trace_id": str, "at": str}

@@ -1,7 +1,10 @@
 """The ledger's store in a SQLite file (standard library): the embedded default for local work.
 
 Several processes may share the file (`chalice local`, a second plug): each write is one statement whose
-WHERE clause is the compare-and-set, and SQLite serialises writers with its file lock.
+WHERE clause is the compare-and-set, and SQLite serialises writers with its file lock. A locked file is
+waited for as long as the lead's deadline allows (`busy_timeout` set from `store.time_left()`), no longer.
+The file stays bounded: every `CLEAN_EVERY` new rows, the rows past their expiry are deleted, and the WAL is
+truncated after each checkpoint (`journal_size_limit`).
 """
 
 from __future__ import annotations
@@ -9,11 +12,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
-from dispatcher.ledger.store import Item, Store, StoreUnavailable
+from dispatcher.ledger.store import NO_VERSION, Item, Store, StoreUnavailable, time_left, unreadable
 
-BUSY_TIMEOUT_S = 2.0
+CLEAN_EVERY = 200  # new rows between two deletions of the expired ones
+WAL_LIMIT_BYTES = 1_000_000
 _SCHEMA = """CREATE TABLE IF NOT EXISTS ledger (
     pk TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL, expires_at INTEGER NOT NULL)"""
 
@@ -33,12 +38,13 @@ class SqliteStore(Store):
         self._local = threading.local()  # a sqlite3 connection belongs to the thread that made it
         self._prepared = False
         self._prepare_lock = threading.Lock()
+        self._created = 0  # new rows since the last clean-up (this process)
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             try:
-                connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                connection = sqlite3.connect(self.path, timeout=time_left(), isolation_level=None)
                 # WAL with NORMAL: a commit survives the process (a killed plug), not a power cut: a local ledger
                 connection.execute("PRAGMA synchronous=NORMAL")
                 self._prepare(connection)
@@ -46,7 +52,19 @@ class SqliteStore(Store):
                 raise StoreUnavailable(f"the SQLite ledger {self.path} cannot be opened: {exc}"
                                        f"{_os_error(self.path)}") from exc
             self._local.connection = connection
+            self._local.busy_ms = -1
+        self._bound(connection)
         return connection
+
+    def _bound(self, connection: sqlite3.Connection) -> None:
+        """Wait for a locked file no longer than the lead's deadline allows: the busy timeout shrinks as soon as the
+        time left does, and grows back only when it doubles (one PRAGMA a lead at most, often none)."""
+        left_ms = int(time_left() * 1000)
+        busy_ms = left_ms // 100 * 100 if left_ms < 1000 else left_ms // 1000 * 1000  # floored: never beyond
+        current = self._local.busy_ms
+        if current < 0 or busy_ms < current or busy_ms > 2 * current:  # shrink at once, grow only by much
+            connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+            self._local.busy_ms = busy_ms
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
         """The file's mode and table, once per process: each statement takes the file's write lock, which a
@@ -54,6 +72,7 @@ class SqliteStore(Store):
         with self._prepare_lock:
             if not self._prepared:
                 connection.execute("PRAGMA journal_mode=WAL")  # kept in the file: readers never wait for writers
+                connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
                 connection.execute(_SCHEMA)
                 self._prepared = True
 
@@ -63,19 +82,74 @@ class SqliteStore(Store):
                 "SELECT version, record, expires_at FROM ledger WHERE pk = ?", (key,)).fetchone()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"the SQLite ledger cannot be read: {exc}") from exc
-        return None if row is None else Item(key, row[0], json.loads(row[1]), row[2])
+        if row is None:
+            return None
+        version, raw, expires_at = row
+        if not isinstance(version, int):
+            return unreadable(key, "its version is not a number", expires_at=_whole(expires_at))
+        try:
+            record = json.loads(raw)
+        except (TypeError, ValueError, RecursionError):
+            return unreadable(key, "not JSON", version, _whole(expires_at))
+        if not isinstance(record, dict):
+            return unreadable(key, "not a JSON object", version, _whole(expires_at))
+        return Item(key, version, record, _whole(expires_at))
 
     def put(self, item: Item, expected_version: int | None) -> bool:
         record = json.dumps(item.record, separators=(",", ":"))
         try:
+            connection = self._connection()
             if expected_version is None:
-                cursor = self._connection().execute(
+                cursor = connection.execute(
                     "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (pk) DO NOTHING", (item.key, item.version, record, item.expires_at))
+                if cursor.rowcount == 1:
+                    self._clean_now_and_then(connection)
+                return cursor.rowcount == 1
+            if expected_version == NO_VERSION:
+                cursor = connection.execute(
+                    "UPDATE ledger SET version = ?, record = ?, expires_at = ? WHERE pk = ? "
+                    "AND typeof(version) != 'integer'", (item.version, record, item.expires_at, item.key))
             else:
-                cursor = self._connection().execute(
+                cursor = connection.execute(
                     "UPDATE ledger SET version = ?, record = ?, expires_at = ? WHERE pk = ? AND version = ?",
                     (item.version, record, item.expires_at, item.key, expected_version))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
         return cursor.rowcount == 1
+
+    def put_also(self, item: Item, expected_version: int | None, also: Item) -> bool:
+        """One transaction: the compare-and-set, then `also` written over whatever is there."""
+        try:
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                written = self.put(item, expected_version)
+                if written:
+                    connection.execute(
+                        "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, 1, ?, ?) ON CONFLICT (pk) DO "
+                        "UPDATE SET version = version + 1, record = excluded.record, expires_at = excluded.expires_at",
+                        (also.key, json.dumps(also.record, separators=(",", ":")), also.expires_at))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
+        return written
+
+    def _clean_now_and_then(self, connection: sqlite3.Connection) -> None:
+        """Every CLEAN_EVERY new rows, delete the expired ones (a failure here is only a delay)."""
+        self._created += 1
+        if self._created < CLEAN_EVERY:
+            return
+        self._created = 0
+        try:
+            connection.execute("DELETE FROM ledger WHERE expires_at < ?", (int(time.time()),))
+        except sqlite3.Error:
+            self._created = CLEAN_EVERY - 1  # the next new row tries again
+
+
+def _whole(value: object) -> int:
+    """An expiry as stored; one of another type (a hand-edited row) counts as an hour from now."""
+    return value if isinstance(value, int) else int(time.time()) + 3600

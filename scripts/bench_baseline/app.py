@@ -3,6 +3,11 @@
 One route, jsonschema against the same contract, a cached client-credentials token, one shared
 `requests.Session`, one JSON log line per lead; no state machine, no fast path, no deadline accounting.
 `scripts/bench.py` times the real plug against this file, so it must stay a plain, honest first version.
+
+With PEER_IDEMPOTENCY_TABLE set, "never twice" is added as a user would pick it: AWS Lambda Powertools'
+idempotency on DynamoDB (`idempotent_function` keyed on the lead's id, `DynamoDBPersistenceLayer`), the peer
+of the plug's `LEDGER=dynamodb:`. The schema is read from `contracts/` beside this file (the Lambda package's
+layout, where `bench.py` measures cold starts) or from the repository's.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from chalice import Chalice, Response
 from jsonschema import Draft202012Validator
 
 app = Chalice(app_name="bench-baseline")
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "contracts" / "lead.schema.json").read_text("utf-8"))
+_HERE = Path(__file__).resolve().parent
+_CONTRACTS = _HERE / "contracts" if (_HERE / "contracts").is_dir() else _HERE.parents[1] / "contracts"
+SCHEMA = json.loads((_CONTRACTS / "lead.schema.json").read_text("utf-8"))
 VALIDATOR = Draft202012Validator(SCHEMA)
 LOGIN_URL = os.environ["SALESFORCE_LOGIN_URL"].rstrip("/")
 CLIENT = {"client_id": os.environ["SALESFORCE_CLIENT_ID"], "client_secret": os.environ["SALESFORCE_CLIENT_SECRET"]}
@@ -75,6 +82,13 @@ def _deliver(lead: Any) -> tuple[int, dict[str, Any]]:
     if errors:
         fields = ", ".join(".".join(map(str, error.path)) or error.message for error in errors)
         return _error(400, {}, NO_ANSWER, "invalid_lead", f"Invalid lead: {fields}")
+    if IDEMPOTENCY is not None:
+        sent = _send_once(lead=lead)  # a lead sent before gets its first answer back, and is not sent again
+        return sent["status"], sent["body"]
+    return _send(lead)
+
+
+def _send(lead: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     record = _record(lead)
     try:
         response = _post(record)
@@ -88,10 +102,30 @@ def _deliver(lead: Any) -> tuple[int, dict[str, Any]]:
     return _error(502, record, answer, "customer_error", f"Salesforce answered {response.status_code}")
 
 
+IDEMPOTENCY_TABLE = os.environ.get("PEER_IDEMPOTENCY_TABLE")
+IDEMPOTENCY = None
+if IDEMPOTENCY_TABLE:  # Powertools' documented setup: a persistence layer, a config keyed on the lead's id
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=24 * 3600)
+
+    @idempotent_function(data_keyword_argument="lead", config=IDEMPOTENCY,
+                         persistence_store=DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE))
+    def _send_once(lead: dict[str, Any]) -> dict[str, Any]:
+        status, body = _send(lead)
+        return {"status": status, "body": body}
+
+
 @app.route("/send", methods=["POST"], content_types=["*/*"])
 def send() -> Response:
     """One lead in, one envelope and one log line out; the raw body is read as JSON whatever its Content-Type."""
     started, request = time.perf_counter(), app.current_request
+    if IDEMPOTENCY is not None:
+        IDEMPOTENCY.register_lambda_context(request.lambda_context)  # an in-progress claim expires with the Lambda
     try:
         lead = json.loads(request.raw_body or b"")
     except ValueError as exc:

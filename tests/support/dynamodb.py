@@ -10,6 +10,7 @@ path: nothing in it knows about the emulator. Each emulator starts empty; nothin
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -66,3 +67,134 @@ def create_ledger_table(client: Any, table: str) -> None:
     client.create_table(TableName=table, **TABLE_DEFINITION)
     client.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True,
                                                                         "AttributeName": TTL_ATTRIBUTE})
+
+
+class DynamoProxy:
+    """A real HTTP proxy in front of the emulator, for what moto's server cannot do by itself: it counts the calls
+    by action (`X-Amz-Target`), and on demand answers them as a struggling DynamoDB does, as AWS documents it:
+
+    - `throttle(n, action)`: the next n calls (of that action, or any) get HTTP 400
+      `ProvisionedThroughputExceededException` (n=-1: every call until `calm()`);
+    - `hang(action)`: calls wait, unanswered, until `calm()` (a DynamoDB that does not answer);
+    - `lose_answer(action)`: the next call reaches the emulator, its answer is held until the client gave up;
+    - `fail_conditions(item)`: every conditional PutItem answers ConditionalCheckFailedException with `item`
+      (another writer always winning).
+
+        with dynamodb_emulator() as endpoint, DynamoProxy(endpoint) as proxy:
+            env = emulator_environment(proxy.endpoint)
+    """
+
+    THROTTLED = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                 "message": "The level of configured provisioned throughput for the table was exceeded. Consider "
+                            "increasing your provisioning level with the UpdateTable API."}
+
+    def __init__(self, upstream: str) -> None:
+        import threading
+        from collections import Counter
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+
+        proxy = self
+        self.upstream = upstream
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.calm_event = threading.Event()
+        self._throttle: tuple[int, str | None] = (0, None)
+        self._hang: str | None = None
+        self._lose: str | None = None
+        self._conditions_item: dict[str, Any] | None = None
+        self.hanging = 0  # calls waiting unanswered right now
+        session = requests.Session()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+                with proxy.lock:
+                    proxy.calls[action] += 1
+                    count, throttled_action = proxy._throttle
+                    throttle = count != 0 and throttled_action in (None, action)
+                    if throttle and count > 0:
+                        proxy._throttle = (count - 1, throttled_action)
+                    hang = proxy._hang in ("*", action)
+                    lose = proxy._lose == action
+                    if lose:
+                        proxy._lose = None
+                    conditions = proxy._conditions_item if action == "PutItem" else None
+                if hang:
+                    with proxy.lock:
+                        proxy.hanging += 1
+                    proxy.calm_event.wait(60)
+                    with proxy.lock:
+                        proxy.hanging -= 1
+                if throttle:
+                    return self._send(400, json.dumps(DynamoProxy.THROTTLED).encode())
+                if conditions is not None and b"ConditionExpression" in body:
+                    failed = {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                              "message": "The conditional request failed", "Item": conditions}
+                    return self._send(400, json.dumps(failed).encode())
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = session.post(proxy.upstream + self.path, data=body, headers=headers, timeout=30)
+                if lose:
+                    proxy.calm_event.wait(5)  # the write landed; its answer comes after the client gave up
+                    self.close_connection = True
+                self._send(answer.status_code, answer.content)
+
+            def _send(self, status: int, body: bytes) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-amz-json-1.0")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up first
+                    self.close_connection = True
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def throttle(self, n: int = -1, action: str | None = None) -> None:
+        self.calm_event.clear()
+        with self.lock:
+            self._throttle = (n, action)
+
+    def hang(self, action: str = "*") -> None:
+        self.calm_event.clear()
+        with self.lock:
+            self._hang = action
+
+    def lose_answer(self, action: str) -> None:
+        self.calm_event.clear()
+        with self.lock:
+            self._lose = action
+
+    def fail_conditions(self, item: dict[str, Any]) -> None:
+        with self.lock:
+            self._conditions_item = item
+
+    def calm(self) -> None:
+        with self.lock:
+            self._throttle, self._hang, self._lose, self._conditions_item = (0, None), None, None, None
+        self.calm_event.set()
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def __enter__(self) -> DynamoProxy:
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.calm()
+        self.server.shutdown()
+        self.server.server_close()

@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+from jsonschema import Draft202012Validator, SchemaError
 
 from dispatcher.contract import LEAD_SCHEMA, WHITESPACE, InvalidLead, read_body, validate_lead
 from tests.support.leads import make_lead
@@ -39,6 +40,14 @@ def with_nested(field: str, key: str, value) -> dict:
     lead = make_lead()
     lead[field] = {**lead[field], key: value}
     return lead
+
+
+def test_the_lead_schema_is_a_valid_draft_2020_12_schema():
+    # The plug builds its validator without checking the schema (a cold start's cost): checked here instead.
+    Draft202012Validator.check_schema(LEAD_SCHEMA)
+    broken = {**LEAD_SCHEMA, "properties": {**LEAD_SCHEMA["properties"], "id": {"type": "text"}}}
+    with pytest.raises(SchemaError, match="text"):
+        Draft202012Validator.check_schema(broken)
 
 
 def test_a_valid_lead_is_accepted_with_its_fields():

@@ -27,7 +27,7 @@ LEAD = {
     "address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"},
 }
 SINCE = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-REJECTED = getattr(Reason, "CUSTOMER_REJECTED_REQUEST", Reason.CUSTOMER_ERROR)
+REJECTED = Reason.CUSTOMER_REJECTED_REQUEST
 
 
 def answer(status: int, body: object = b"", **headers: str) -> Answer:

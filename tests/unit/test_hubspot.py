@@ -71,10 +71,10 @@ def test_a_lead_becomes_a_contact(lead, expected):
                  {"missing_fields": ["address.city", "jobtitle"]}, id="required-properties-named-as-lead-fields"),
     pytest.param(400, invalid(("INVALID_EMAIL", ["email"]), ("MISSING_REQUIRED_PROPERTY", ["zip"])), "failed",
                  "invalid_lead", {"missing_fields": ["address.postal_code"]}, id="a-missing-field-before-a-refusal"),
-    pytest.param(400, invalid(("PROPERTY_DOESNT_EXIST", ["country"])), "failed", "customer_error", {},
+    pytest.param(400, invalid(("PROPERTY_DOESNT_EXIST", ["country"])), "failed", "customer_rejected_request", {},
                  id="a-property-the-portal-lacks-is-not-the-persons-refusal"),
-    pytest.param(400, error("VALIDATION_ERROR", "Invalid input JSON on line 1"), "failed", "bad_customer_response",
-                 {}, id="validation-error-without-a-code"),
+    pytest.param(400, error("VALIDATION_ERROR", "Invalid input JSON on line 1"), "failed",
+                 "customer_rejected_request", {}, id="validation-error-without-a-code-is-our-body"),
     pytest.param(401, error("INVALID_AUTHENTICATION", "Authentication credentials not found."), "failed",
                  "unauthorized", {}, id="wrong-token"),
     pytest.param(403, error("MISSING_SCOPES", "This app hasn't been granted all required scopes"), "failed",
@@ -124,3 +124,58 @@ def test_the_api_url_defaults_to_hubspots_own():
 def test_a_wrong_configuration_is_refused_naming_the_mistake(environ, mistake):
     with pytest.raises(ConfigurationError, match=mistake):
         from_env(environ)
+
+
+# -- every code and category of HubSpot's error pages the plug classifies, by its meaning -----------------------
+# Written from HubSpot's "Error handling" page and the CRM objects API's validation errors, not from the table.
+
+def meaning(state: str, reason: str | None = None):
+    return lambda code: (state, reason or code)
+
+
+PERSON, DUPLICATE_OF, MISSING = meaning("refused"), meaning("duplicate", "duplicate"), meaning("failed", "invalid_lead")
+ITS_STATE, OUR_REQUEST = meaning("failed", "customer_error"), meaning("failed", "customer_rejected_request")
+OUR_ACCESS, NOWHERE = meaning("failed", "unauthorized"), meaning("failed", "customer_api_not_found")
+HUBSPOT_CODES = [
+    ("MISSING_REQUIRED_PROPERTY", MISSING), ("INVALID_EMAIL", PERSON), ("CONTACT_EXISTS", DUPLICATE_OF),
+    ("PROPERTY_DOESNT_EXIST", OUR_REQUEST), ("READ_ONLY_VALUE", OUR_REQUEST), ("INVALID_OPTION", OUR_REQUEST),
+    ("INVALID_INTEGER", OUR_REQUEST), ("INVALID_LONG", OUR_REQUEST), ("INVALID_FLOAT", OUR_REQUEST),
+    ("INVALID_BOOLEAN", OUR_REQUEST), ("INVALID_DATE", OUR_REQUEST), ("INVALID_DATETIME", OUR_REQUEST),
+]
+HUBSPOT_CATEGORIES = [
+    ("CONFLICT", 409, DUPLICATE_OF), ("OBJECT_ALREADY_EXISTS", 409, DUPLICATE_OF),
+    ("INVALID_AUTHENTICATION", 401, OUR_ACCESS), ("MISSING_SCOPES", 403, OUR_ACCESS),
+    ("RATE_LIMITS", 429, ITS_STATE), ("LOCKED", 423, ITS_STATE), ("OBJECT_NOT_FOUND", 404, NOWHERE),
+    ("VALIDATION_ERROR", 400, OUR_REQUEST),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), [pytest.param(*row, id=row[0]) for row in HUBSPOT_CODES])
+def test_every_validation_code_ends_as_its_meaning(code, expected):
+    for body in (invalid((code, ["email"])), older_invalid(code, "email")):  # errors[] or the older message list
+        outcome = HUBSPOT.classify(answer(400, body))
+        assert (outcome.state, outcome.reason) == expected(code), body
+
+
+@pytest.mark.parametrize(("category", "status", "expected"),
+                         [pytest.param(*row, id=row[0]) for row in HUBSPOT_CATEGORIES])
+def test_every_category_ends_as_its_meaning(category, status, expected):
+    outcome = HUBSPOT.classify(answer(status, error(category, "as HubSpot words it")))
+    assert (outcome.state, outcome.reason) == expected(category)
+
+
+def test_the_catalog_tests_cover_every_code_and_category_the_integration_classifies():
+    from dispatcher.integrations.hubspot_codes import CATEGORIES, CODES
+    assert {code for code, _ in HUBSPOT_CODES} == set(CODES)
+    assert {category for category, _, _ in HUBSPOT_CATEGORIES} == set(CATEGORIES)
+
+
+def test_a_code_hubspot_never_documented_is_its_error_naming_it_never_a_refusal():
+    outcome = HUBSPOT.classify(answer(400, invalid(("SOMETHING_NEW", ["email"]))))
+    assert (outcome.state, outcome.reason) == ("failed", "customer_error")
+    assert "SOMETHING_NEW" in outcome.message
+
+
+def test_a_migration_in_progress_is_hubspots_own_state():
+    assert HUBSPOT.classify(answer(477, error("MIGRATION_IN_PROGRESS", "Migration in progress"))).reason \
+        == "customer_error"

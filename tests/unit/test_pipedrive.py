@@ -26,7 +26,7 @@ LEAD = {
 }
 LEAD_ID = "adf21080-0e10-11eb-879b-05d71fb426ec"  # a lead's id is a UUID
 SINCE = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-REJECTED = getattr(Reason, "CUSTOMER_REJECTED_REQUEST", Reason.CUSTOMER_ERROR)
+REJECTED = Reason.CUSTOMER_REJECTED_REQUEST
 
 
 def answer(status: int, body: object, **headers: str) -> Answer:

@@ -34,6 +34,7 @@ SPEC_ROWS = [
     pytest.param("duplicate", "duplicate", 409, id="duplicate"),
     pytest.param("failed", "internal_error", 500, id="failed-internal_error"),
     pytest.param("failed", "customer_error", 502, id="failed-customer_error"),
+    pytest.param("failed", "customer_rejected_request", 502, id="failed-customer_rejected_request"),
     pytest.param("failed", "customer_timeout", 502, id="failed-customer_timeout"),
     pytest.param("failed", "customer_unreachable", 502, id="failed-customer_unreachable"),
     pytest.param("failed", "bad_customer_response", 502, id="failed-bad_customer_response"),
@@ -69,10 +70,13 @@ def test_no_row_yields_504_and_every_status_of_the_spec_is_reached():
 
 def test_reports_follow_the_status_a_bug_as_an_error_a_customer_failure_as_a_warning():
     # in_progress and customer_paused are 502s that are not the customer failing now: the health reports a
-    # pause once, when it starts, not once per lead held back
+    # pause once, when it starts, not once per lead held back. A request the customer's setup rejects fails
+    # every lead until someone fixes the configuration: an error, like a bug of ours.
     quiet = {Reason.IN_PROGRESS, Reason.CUSTOMER_PAUSED}
+    misconfigured = {Reason.CUSTOMER_REJECTED_REQUEST}
     for reason, ending in ENDINGS.items():
-        expected = None if reason in quiet else {500: "error", 502: "warning"}.get(ending.status)
+        expected = None if reason in quiet else "error" if reason in misconfigured \
+            else {500: "error", 502: "warning"}.get(ending.status)
         assert ending.rollbar_level == expected, reason
 
 
@@ -83,6 +87,7 @@ def test_reports_follow_the_status_a_bug_as_an_error_a_customer_failure_as_a_war
     pytest.param(Reason.BAD_CUSTOMER_RESPONSE, MayHold.IF_SENT, id="unreadable-answer-in-doubt-if-sent"),
     pytest.param(Reason.INTERNAL_ERROR, MayHold.IF_SENT, id="our-bug-after-sending-in-doubt"),
     pytest.param(Reason.CUSTOMER_ERROR, MayHold.NO, id="customer-5xx"),
+    pytest.param(Reason.CUSTOMER_REJECTED_REQUEST, MayHold.NO, id="request-the-customer-rejected"),
     pytest.param(Reason.DUPLICATE, MayHold.NO, id="duplicate-not-because-of-us"),
     pytest.param(Reason.REFUSED, MayHold.NO, id="refused"),
     pytest.param(Reason.LEDGER_UNAVAILABLE, MayHold.NO, id="nothing-sent"),
@@ -142,7 +147,7 @@ def _webhook_reason_enums() -> dict[str, set[str]]:
 
 def test_the_webhook_file_schema_names_only_reasons_of_the_table_in_their_own_state():
     enums = _webhook_reason_enums()
-    assert enums["accepted"] == set(reasons_of("accepted"))
+    assert enums["accepted"] == set(reasons_of("accepted")) - {"delivered_earlier"}  # the ledger's alone
     assert enums["duplicate"] == set(reasons_of("duplicate"))
     # a customer's answer cannot be our bug, the ledger or a pause: those reasons are the plug's alone
     assert enums["failed"] <= set(reasons_of("failed")) - {"internal_error", "ledger_unavailable", "in_progress",

@@ -170,7 +170,10 @@ CLASSIFY_ROWS = [
                  "refused", "INVALID_EMAIL_ADDRESS", id="400-invalid-email"),
     pytest.param(answer(400, [error("STRING_TOO_LONG", fields=["City"])]), "refused", "STRING_TOO_LONG",
                  id="400-string-too-long"),
-    pytest.param(answer(400, [error("INVALID_FIELD")]), "refused", "INVALID_FIELD", id="400-invalid-field"),
+    pytest.param(answer(400, [error("INVALID_FIELD")]), "failed", "customer_rejected_request",
+                 id="400-invalid-field-is-our-request-not-the-person"),
+    pytest.param(answer(400, [error("NEVER_DOCUMENTED_CODE")]), "failed", "customer_error",
+                 id="400-unknown-code-is-never-a-refusal"),
     pytest.param(answer(401, [error("INVALID_SESSION_ID", "Session expired or invalid")]),
                  "failed", "unauthorized", id="401-after-refresh"),
     pytest.param(answer(404, [error("NOT_FOUND", "The requested resource does not exist")]),
@@ -214,10 +217,10 @@ def test_required_fields_missing_are_named_in_the_leads_terms():
     assert outcome.details == {"missing_fields": ["last_name", "company", "Industry"]}
 
 
-def test_a_refusal_reason_is_a_token_never_the_customers_sentence():
+def test_a_reason_is_a_token_never_the_customers_sentence():
     recorded = answer(400, [error("Email jean@exemple.fr is not valid", "Email jean@exemple.fr is not valid")])
     outcome = salesforce().classify(recorded)
-    assert outcome.state == "refused"
+    assert (outcome.state, outcome.reason) == ("failed", "customer_error")  # not a code of the catalog: not a refusal
     assert "@" not in outcome.reason and " " not in outcome.reason
 
 
@@ -272,3 +275,74 @@ def test_customer_selects_the_salesforce_integration(customer):
 def test_an_unknown_customer_is_refused(customer):
     with pytest.raises(ConfigurationError, match="CUSTOMER"):
         build_integration({**ENV, "CUSTOMER": customer})
+
+
+# -- every code of Salesforce's catalog that a Lead create can meet, by its meaning (SPEC section 3) -------------
+# Written from Salesforce's StatusCode list and the REST API's error pages, not from the plug's table.
+
+PERSON, DUPLICATE_OF, MISSING = "about the person", "already there", "a required field"
+ITS_STATE, OUR_REQUEST, OUR_ACCESS = "the org's own state", "our request", "our access"
+EXPECTED_STATE_AND_REASON = {
+    DUPLICATE_OF: lambda code: ("duplicate", "duplicate"),
+    MISSING: lambda code: ("failed", "invalid_lead"),
+    PERSON: lambda code: ("refused", code),
+    ITS_STATE: lambda code: ("failed", "customer_error"),
+    OUR_REQUEST: lambda code: ("failed", "customer_rejected_request"),
+    OUR_ACCESS: lambda code: ("failed", "unauthorized"),
+}
+SALESFORCE_CATALOG = [
+    ("DUPLICATES_DETECTED", 400, DUPLICATE_OF), ("DUPLICATE_VALUE", 400, DUPLICATE_OF),
+    ("DUPLICATE_EXTERNAL_ID", 400, DUPLICATE_OF),
+    ("REQUIRED_FIELD_MISSING", 400, MISSING),
+    ("FIELD_CUSTOM_VALIDATION_EXCEPTION", 400, PERSON), ("INVALID_EMAIL_ADDRESS", 400, PERSON),
+    ("FIELD_FILTER_VALIDATION_EXCEPTION", 400, PERSON), ("FIELD_INTEGRITY_EXCEPTION", 400, PERSON),
+    ("STRING_TOO_LONG", 400, PERSON), ("TEXT_DATA_OUTSIDE_SUPPORTED_CHARSET", 400, PERSON),
+    ("NUMBER_OUTSIDE_VALID_RANGE", 400, PERSON), ("EMAIL_OPTED_OUT", 400, PERSON),
+    ("UNABLE_TO_LOCK_ROW", 400, ITS_STATE), ("STORAGE_LIMIT_EXCEEDED", 400, ITS_STATE),
+    ("LICENSE_LIMIT_EXCEEDED", 400, ITS_STATE), ("LIMIT_EXCEEDED", 400, ITS_STATE),
+    ("REQUEST_LIMIT_EXCEEDED", 403, ITS_STATE), ("TOO_MANY_APEX_REQUESTS", 400, ITS_STATE),
+    ("INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE", 400, ITS_STATE), ("SERVER_UNAVAILABLE", 503, ITS_STATE),
+    ("UNKNOWN_EXCEPTION", 500, ITS_STATE), ("INTERNAL_ERROR", 500, ITS_STATE),
+    ("REQUEST_RUNNING_TOO_LONG", 400, ITS_STATE), ("QUERY_TIMEOUT", 400, ITS_STATE),
+    ("TERRITORY_REALIGN_IN_PROGRESS", 400, ITS_STATE), ("ENTITY_IS_LOCKED", 400, ITS_STATE),
+    ("ALL_OR_NONE_OPERATION_ROLLED_BACK", 400, ITS_STATE), ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", 400, ITS_STATE),
+    ("CANNOT_EXECUTE_FLOW_TRIGGER", 400, ITS_STATE), ("MAX_DEPTH_IN_FLOW_EXECUTION", 400, ITS_STATE),
+    ("SELF_REFERENCE_FROM_TRIGGER", 400, ITS_STATE),
+    ("INVALID_FIELD", 400, OUR_REQUEST), ("INVALID_FIELD_FOR_INSERT_UPDATE", 400, OUR_REQUEST),
+    ("INVALID_TYPE", 400, OUR_REQUEST), ("INVALID_TYPE_ON_FIELD_IN_RECORD", 400, OUR_REQUEST),
+    ("JSON_PARSER_ERROR", 400, OUR_REQUEST), ("MALFORMED_ID", 400, OUR_REQUEST), ("INVALID_ID_FIELD", 400, OUR_REQUEST),
+    ("INVALID_CROSS_REFERENCE_KEY", 400, OUR_REQUEST), ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", 400, OUR_REQUEST),
+    ("UNAVAILABLE_RECORDTYPE_EXCEPTION", 400, OUR_REQUEST), ("INACTIVE_OWNER_OR_USER", 400, OUR_REQUEST),
+    ("INVALID_ASSIGNMENT_RULE", 400, OUR_REQUEST), ("INACTIVE_RULE_ERROR", 400, OUR_REQUEST),
+    ("INVALID_CURRENCY_ISO", 400, OUR_REQUEST), ("FUNCTIONALITY_NOT_ENABLED", 400, OUR_REQUEST),
+    ("REQUIRED_FEATURE_MISSING", 400, OUR_REQUEST), ("METHOD_NOT_ALLOWED", 405, OUR_REQUEST),
+    ("INVALID_SESSION_ID", 401, OUR_ACCESS), ("INVALID_AUTH_HEADER", 401, OUR_ACCESS),
+    ("INSUFFICIENT_ACCESS", 403, OUR_ACCESS), ("INSUFFICIENT_ACCESS_OR_READONLY", 400, OUR_ACCESS),
+    ("INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", 400, OUR_ACCESS), ("INVALID_READ_ONLY_USER_DML", 400, OUR_ACCESS),
+    ("API_DISABLED_FOR_ORG", 403, OUR_ACCESS), ("API_CURRENTLY_DISABLED", 403, OUR_ACCESS),
+]
+
+
+@pytest.mark.parametrize(("code", "status", "meaning"), [pytest.param(*row, id=row[0]) for row in SALESFORCE_CATALOG])
+def test_every_catalog_code_ends_as_its_meaning(code, status, meaning):
+    outcome = salesforce().classify(answer(status, [error(code, "as Salesforce words it", ["Email"])]))
+    assert (outcome.state, outcome.reason) == EXPECTED_STATE_AND_REASON[meaning](code)
+    assert code in outcome.message or outcome.state == "refused"  # the code is named for whoever reads the envelope
+
+
+def test_the_catalog_test_covers_every_code_the_integration_classifies():
+    from dispatcher.integrations.salesforce_codes import CODES
+    assert {code for code, _, _ in SALESFORCE_CATALOG} == set(CODES)
+
+
+@pytest.mark.parametrize("code", ["SOME_CODE_FROM_A_NEWER_RELEASE", "weird code with spaces", "E"])
+def test_a_code_salesforce_never_documented_is_the_customers_error_naming_it(code):
+    outcome = salesforce().classify(answer(400, [error(code)]))
+    assert (outcome.state, outcome.reason) == ("failed", "customer_error")
+    assert code in outcome.message
+
+
+def test_a_lock_beside_a_validation_rule_is_the_orgs_state_not_a_refusal():
+    both = [error("FIELD_CUSTOM_VALIDATION_EXCEPTION"), error("UNABLE_TO_LOCK_ROW")]
+    outcome = salesforce().classify(answer(400, both))
+    assert (outcome.state, outcome.reason) == ("failed", "customer_error")

@@ -69,9 +69,9 @@ def test_a_lead_becomes_one_record_of_the_leads_module(lead, expected):
     pytest.param(401, error("INVALID_TOKEN"), "failed", "unauthorized", {}, id="invalid-token-after-refresh"),
     pytest.param(401, error("AUTHENTICATION_FAILURE"), "failed", "unauthorized", {}, id="authentication-failure"),
     pytest.param(404, error("INVALID_URL_PATTERN"), "failed", "customer_api_not_found", {}, id="invalid-url-pattern"),
-    pytest.param(400, error("INVALID_MODULE"), "failed", "customer_api_not_found", {}, id="invalid-module"),
+    pytest.param(400, error("INVALID_MODULE"), "failed", "customer_rejected_request", {}, id="invalid-module"),
     pytest.param(500, error("INTERNAL_ERROR"), "failed", "customer_error", {}, id="internal-error"),
-    pytest.param(403, error("NO_PERMISSION"), "failed", "customer_error", {}, id="no-permission-is-not-a-refusal"),
+    pytest.param(403, error("NO_PERMISSION"), "failed", "unauthorized", {}, id="no-permission-is-our-access"),
     pytest.param(503, "<html>Maintenance</html>", "failed", "customer_error", {}, id="html-5xx"),
     pytest.param(200, "<html>hello</html>", "failed", "bad_customer_response", {}, id="not-zoho-is-no-success"),
     pytest.param(200, {"data": []}, "failed", "bad_customer_response", {}, id="empty-data"),
@@ -119,3 +119,54 @@ def test_the_api_version_defaults_to_v8():
 def test_a_wrong_configuration_is_refused_naming_the_mistake(environ, mistake):
     with pytest.raises(ConfigurationError, match=mistake):
         from_env(environ)
+
+
+# -- every code of Zoho's API_Exception (OpenAPI spec for CRM v8, v8.0/record.json), by its meaning --------------
+# Written from the specification's codes and messages, not from the plug's table.
+
+def meaning(state: str, reason: str | None = None):
+    return lambda code: (state, reason or code)
+
+
+PERSON, DUPLICATE_OF, MISSING = meaning("refused"), meaning("duplicate", "duplicate"), meaning("failed", "invalid_lead")
+ITS_STATE, OUR_REQUEST = meaning("failed", "customer_error"), meaning("failed", "customer_rejected_request")
+OUR_ACCESS, NOWHERE = meaning("failed", "unauthorized"), meaning("failed", "customer_api_not_found")
+ZOHO_CATALOG = [
+    ("DUPLICATE_DATA", 400, DUPLICATE_OF), ("MANDATORY_NOT_FOUND", 400, MISSING),
+    ("INVALID_DATA", 400, PERSON), ("PATTERN_NOT_MATCHED", 400, PERSON),
+    ("LIMIT_EXCEEDED", 400, ITS_STATE), ("LIMIT_REACHED", 400, ITS_STATE), ("STORAGE_SPACE_EXCEEDED", 400, ITS_STATE),
+    ("RECORD_LOCKED", 400, ITS_STATE), ("RECORD_IN_BLUEPRINT", 400, ITS_STATE), ("CANNOT_PROCESS", 400, ITS_STATE),
+    ("CANNOT_PERFORM_ACTION", 400, ITS_STATE), ("NOT_APPROVED", 400, ITS_STATE), ("CONVERTED_RECORD", 400, ITS_STATE),
+    ("ID_ALREADY_CONVERTED", 400, ITS_STATE), ("ALREADY_SCHEDULED", 400, ITS_STATE), ("CANNOT_DELETE", 400, ITS_STATE),
+    ("INTERNAL_ERROR", 500, ITS_STATE), ("NO_CONTENT", 400, ITS_STATE), ("NO_RECORDS_FOUND", 400, ITS_STATE),
+    ("NOT_FOUND", 400, ITS_STATE), ("Not Modified", 400, ITS_STATE),
+    ("INVALID_MODULE", 400, OUR_REQUEST), ("FEATURE_NOT_SUPPORTED", 400, OUR_REQUEST),
+    ("NOT_SUPPORTED", 400, OUR_REQUEST),
+    ("TERRITORY_NOT_ENABLED", 400, OUR_REQUEST), ("DEPENDENT_FIELD_MISSING", 400, OUR_REQUEST),
+    ("EXPECTED_FIELD_MISSING", 400, OUR_REQUEST), ("REQUIRED_PARAM_MISSING", 400, OUR_REQUEST),
+    ("MAPPING_MISMATCH", 400, OUR_REQUEST), ("DATA_MISMATCH", 400, OUR_REQUEST), ("NOT_ALLOWED", 400, OUR_REQUEST),
+    ("ALREADY_USED", 400, OUR_REQUEST), ("INVALID_QUERY", 400, OUR_REQUEST),
+    ("INVALID_REQUEST_METHOD", 400, OUR_REQUEST),
+    ("FILE_SIZE_MORE_THAN_ALLOWED_SIZE", 400, OUR_REQUEST), ("INVALID_URL_PATTERN", 404, NOWHERE),
+    ("AUTHENTICATION_FAILURE", 401, OUR_ACCESS), ("INVALID_TOKEN", 401, OUR_ACCESS),
+    ("OAUTH_SCOPE_MISMATCH", 401, OUR_ACCESS), ("NO_PERMISSION", 403, OUR_ACCESS),
+]
+
+
+@pytest.mark.parametrize(("code", "status", "expected"), [pytest.param(*row, id=row[0]) for row in ZOHO_CATALOG])
+def test_every_catalog_code_ends_as_its_meaning(code, status, expected):
+    for body in (error(code, api_name="Email"), {"data": [error(code, api_name="Email")]}):  # top-level or per record
+        outcome = ZOHO.classify(answer(status, body))
+        assert (outcome.state, outcome.reason) == expected(code), body
+        assert code in outcome.message or outcome.state == "refused" or status == 401
+
+
+def test_the_catalog_test_covers_every_code_the_integration_classifies():
+    from dispatcher.integrations.zoho_codes import CODES
+    assert {code for code, _, _ in ZOHO_CATALOG} == set(CODES)
+
+
+def test_a_code_zoho_never_documented_is_its_error_naming_it_never_a_refusal():
+    outcome = ZOHO.classify(answer(400, {"data": [error("BRAND_NEW_CODE")]}))
+    assert (outcome.state, outcome.reason) == ("failed", "customer_error")
+    assert "BRAND_NEW_CODE" in outcome.message

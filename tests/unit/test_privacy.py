@@ -1,0 +1,124 @@
+"""The privacy mask knows every form the plug derives from a personal value, groups codes made of the lead, and
+compiles the lead's pattern only when one of its values is in the text (pure, no I/O)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dispatcher import privacy
+from dispatcher.integrations.webhook_mapping import TRANSFORMS
+from dispatcher.outcome import reason_token
+
+LEAD = {"id": "pilot-7f3a9c", "first_name": "Élodie", "last_name": "Dupré", "email": "elodie@exemple.fr",
+        "phone": "+33698765432", "address": {"street": "12 rue des Lilas"}}
+
+
+@pytest.fixture
+def learnt():
+    with privacy.masking():
+        privacy.learn(LEAD)
+        yield
+
+
+PHONES = ["+33698765432", "+34612345678", "+212612345678", "+420601123456", "+36201234567", "+40721234567",
+          "+79161234567", "+81312345678", "+4915123456789", "+12015550123"]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+@pytest.mark.parametrize("transform", ["national_phone", "national_phone_spaced", "international_phone", "e164_phone",
+                                       "digits"])
+def test_every_form_the_plug_writes_a_phone_in_is_masked(phone, transform):
+    """Whatever country and whichever of the webhook format's phone transforms: at most a country code or a
+    trunk prefix is left readable, never the number."""
+    written = TRANSFORMS[transform](phone)
+    with privacy.masking():
+        privacy.learn({**LEAD, "phone": phone})
+        masked = privacy.mask_text(f"tel={written};")
+        assert privacy.MASK in masked
+        assert len(re.sub(r"\D", "", masked)) <= 4, masked
+        assert privacy.reveals(f"TEL_{re.sub(r'[^0-9]', '', written)}")
+
+
+def test_an_id_holding_the_phones_digits_stays_whole():
+    with privacy.masking():
+        privacy.learn({**LEAD, "id": "lead-3098765432", "phone": "+33698765432"})
+        assert privacy.mask_text("lead-3098765432 ended") == "lead-3098765432 ended"
+        assert privacy.mask_text("order 98765432") == "order [masked]"
+
+
+def test_a_phone_not_in_e164_derives_nothing():
+    assert privacy.phone_forms("0612345678") == set()
+    assert privacy.phone_digits("0612345678") == ""
+
+
+def test_other_numbers_stay_readable(learnt):
+    assert privacy.mask_text("order 20261203, HTTP 422, id 00Q5e00000AbCdE") == \
+        "order 20261203, HTTP 422, id 00Q5e00000AbCdE"
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("Appelez le 0698765432", id="national-phone-a-webhook-sends"),
+    pytest.param("Appelez le 06 98 76 54 32", id="spaced-phone"),
+    pytest.param("tel=33698765432", id="digits-only-phone"),
+    pytest.param("LAST NAME DUPRÉ REFUSED", id="upper-cased-name"),
+    pytest.param("Company: Élodie Dupré", id="joined-full-name"),
+    pytest.param("Company: DUPRÉ ÉLODIE", id="joined-the-other-way-upper-cased"),
+    pytest.param("code DUPRÉ_REFUSED", id="name-inside-a-customers-code"),
+    pytest.param("ELODIE@EXEMPLE.FR is taken", id="upper-cased-email"),
+])
+def test_every_derived_form_is_masked(learnt, text):
+    masked = privacy.mask_text(text)
+    assert privacy.MASK in masked
+    for form in ("0698765432", "06 98 76 54 32", "33698765432", "DUPRÉ", "Dupré", "Élodie", "ÉLODIE", "EXEMPLE"):
+        assert form.lower() not in masked.lower()
+
+
+def test_a_value_inside_an_id_stays_whole(learnt):
+    with privacy.masking():
+        privacy.learn({"first_name": "Ed", "last_name": "Li"})
+        assert privacy.mask_text("00Q5e00000EdbLiAAO") == "00Q5e00000EdbLiAAO"
+
+
+def test_no_pattern_is_compiled_for_a_text_without_the_leads_values(learnt):
+    assert privacy.mask_known("Lead ended refused/OUT_OF_AREA, HTTP 422") == "Lead ended refused/OUT_OF_AREA, HTTP 422"
+    assert privacy._personal_pattern.get() is None  # looked for, not compiled
+    assert privacy.mask_known("for dupré") == "for [masked]"
+    assert privacy._personal_pattern.get() is not None  # compiled once a value is there, then kept for the lead
+
+
+def test_the_look_first_mask_masks_as_the_pattern_alone_would(learnt):
+    pattern = privacy._whole_values(privacy.personal_values(LEAD), privacy.phone_digits(LEAD["phone"]))
+    texts = ["Élodie Dupré, 06 98 76 54 32", "nothing personal", "ÉLODIE_DUPRÉ", "elodie@exemple.fr!", "Dupréville"]
+    assert [privacy.mask_known(text) for text in texts] == [pattern.sub(privacy.MASK, text) for text in texts]
+
+
+@pytest.mark.parametrize(("token", "reveals"), [
+    pytest.param("TEL_0698765432", True, id="national-phone"),
+    pytest.param("DUPRE_REFUSED", False, id="an-accentless-name-is-not-a-form-the-plug-derives"),
+    pytest.param("DUPRÉ_REFUSED", True, id="upper-cased-name"),
+    pytest.param("PILOT_7F3A9C_REJECTED", True, id="our-lead-id"),
+    pytest.param("FIELD_CUSTOM_VALIDATION_EXCEPTION", False, id="a-clean-code"),
+    pytest.param("OUT_OF_AREA", False, id="another-clean-code"),
+])
+def test_a_code_made_of_the_lead_is_revealing(learnt, token, reveals):
+    assert privacy.reveals(token) is reveals
+
+
+@pytest.mark.parametrize(("raw", "token"), [
+    pytest.param("FIELD_CUSTOM_VALIDATION_EXCEPTION", "FIELD_CUSTOM_VALIDATION_EXCEPTION", id="salesforce-code"),
+    pytest.param("out_of_area", "out_of_area", id="lower-case-token"),
+    pytest.param("HTTP_404", "HTTP_404", id="three-digits-are-a-code"),
+    pytest.param("0x80040265", "0x80040265", id="a-dataverse-hresult"),
+    pytest.param("0x800402651", "refused", id="not-an-hresult"),
+    pytest.param("ERR_20261126", "refused", id="a-date-is-per-lead"),
+    pytest.param("REJ_7F3A9C_12345", "refused", id="a-number-is-per-lead"),
+    pytest.param("out-of-area", "refused", id="not-a-token"),
+    pytest.param("Email jean@exemple.fr is not valid", "refused", id="a-sentence"),
+    pytest.param("X", "refused", id="too-short"),
+    pytest.param("A" * 65, "refused", id="too-long"),
+    pytest.param(42, "refused", id="not-a-string"),
+])
+def test_only_a_short_stable_token_becomes_a_reason(raw, token):
+    assert reason_token(raw, "refused") == token
