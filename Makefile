@@ -1,24 +1,29 @@
 # The two commands of the README: `make run` and `make test`. Both build .venv from the pinned requirements.
 # `make` alone lists the targets (`make help`); a target's `##` comment is its line there.
-PYTHON ?= python3.11
+# Lambda's python3.13 (docs/deploying.md#runtime): pyenv's when installed, else python3.13 on PATH.
+PYENV_PYTHON := $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)
+PYTHON ?= $(or $(lastword $(PYENV_PYTHON)),$(shell command -v python3.13))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SEED ?= 20261126
 CASES ?= 5000
-STAGE ?= prod
+STAGE ?= salesforce-prod
 OUT ?= build
 WITH_REGION := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-3}
 
 .DEFAULT_GOAL := help
-.PHONY: help run test quick fuzz lint bench bench-coldstart package package-size ledger-table clean check-customer
+.PHONY: help run test quick fuzz lint bench bench-coldstart package package-size stage ledger-table clean check-customer
 
 help:  ## this list (the default target)
 	@awk -F':' '/^[a-z][a-z-]*:/ && $$2 !~ /^=/ { text = $$0; sub(/^[^#]*(## *|$$)/, "", text); \
 		printf "  make %-16s %s\n", $$1, text }' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "python3.13 not found: install it (pyenv install 3.13) or run make PYTHON=/path/to/python3.13"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { echo "$(VENV) is not \
+	Python 3.13 (Lambda's python3.13): make clean, then make test"; exit 2; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -48,30 +53,22 @@ bench: $(STAMP)  ## the plug against hand-written peers, per lead, DynamoDB call
 bench-coldstart: $(STAMP)  ## only the cold start of make bench
 	$(BIN)/python scripts/bench.py --coldstart-only
 
-# STAGE's Lambda package with its deploy artifacts merged in, no AWS account used: the ledger's table and policy
-# (docs/deploying-the-ledger.md) and the alarms and dashboard (docs/operations.md, written by
-# scripts/operations_templates.py). Chalice takes one --merge-template: scripts/merge_templates.py joins them.
+# A release stage's Lambda package, no AWS account used (docs/deploying.md): built by scripts/package.py from a
+# clean copy of the project, with bytecode for Lambda's Python; the stage's table, grants, log group, alarms,
+# dashboard and API key derived from the stage (scripts/stage_templates.py, deploy/sam-operations.json).
 # $(OUT)/package = deployment.zip + sam.json; $(OUT)/terraform = deployment.zip + chalice.tf.json + our .tf.json.
-package: $(STAMP)  ## make package [STAGE=testing] [OUT=build]: SAM in build/package, Terraform in build/terraform
-	@test -f deploy/sam-ledger-$(STAGE).json || { echo "no deploy/sam-ledger-$(STAGE).json: the $(STAGE) stage \
-	has no DynamoDB ledger (prod and testing do)"; exit 2; }
-	rm -rf $(OUT)/package $(OUT)/terraform
-	find dispatcher -name __pycache__ -type d -prune -exec rm -rf {} +  # chalice would package stale bytecode
-	mkdir -p $(OUT)
-	$(BIN)/python scripts/merge_templates.py $(OUT)/sam-merge-$(STAGE).json deploy/sam-ledger-$(STAGE).json \
-		deploy/sam-operations.json
-	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --merge-template $(OUT)/sam-merge-$(STAGE).json \
-		$(OUT)/package
-	$(WITH_REGION) $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(OUT)/terraform
-	cp deploy/ledger.tf.json deploy/operations.tf.json $(OUT)/terraform/
-	$(BIN)/python scripts/trim_package.py $(OUT)/package/deployment.zip $(OUT)/terraform/deployment.zip
-	@ls -l $(OUT)/package $(OUT)/terraform
+package: $(STAMP)  ## make package STAGE=zoho-prod [OUT=build]: SAM in build/package, Terraform in build/terraform
+	$(WITH_REGION) $(BIN)/python scripts/package.py $(STAGE) $(OUT)
 
 package-size: $(STAMP)  ## what takes the space in build/package/deployment.zip (after make package)
 	$(BIN)/python scripts/trim_package.py --sizes $(OUT)/package/deployment.zip
 
-ledger-table: $(STAMP)  ## make ledger-table TABLE=lead-plug-ledger-prod: the ledger's table, for `chalice deploy`
-	@test -n "$(TABLE)" || { echo "usage: make ledger-table TABLE=lead-plug-ledger-prod"; exit 2; }
+stage: $(STAMP)  ## make stage CUSTOMER=zoho: <customer>-testing and -prod in .chalice/config.json from deploy/releases/<customer>.json
+	@test -n "$(CUSTOMER)" || { echo "usage: make stage CUSTOMER=<name> (deploy/releases/<name>.json)"; exit 2; }
+	$(BIN)/python scripts/stages.py $(CUSTOMER)
+
+ledger-table: $(STAMP)  ## make ledger-table TABLE=lead-plug-salesforce-prod-ledger: the ledger's table, for `chalice deploy`
+	@test -n "$(TABLE)" || { echo "usage: make ledger-table TABLE=lead-plug-salesforce-prod-ledger"; exit 2; }
 	$(BIN)/python scripts/ledger_table.py create --table $(TABLE)
 
 clean:  ## remove .venv and the caches

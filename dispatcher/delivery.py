@@ -32,6 +32,7 @@ from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 from dispatcher.outcome import Outcome
 from dispatcher.plug import Plug
 from dispatcher.reasons import ENDINGS, Reason, ending_of
+from dispatcher.reporting import log_failure
 
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -166,6 +167,10 @@ def journey_steps(lead: Journey, plug: Plug, raw_body: bytes | str | None,
             outcome = delivered_earlier(plug, outcome, answer, lead.claim, deadline)
         return outcome, answer
     except LeadEnded as ended:
+        if ENDINGS[Reason.INTERNAL_ERROR].status == ending_of(ended.outcome.state, ended.outcome.reason).status:
+            # one of our own 500s (the ledger unreachable): its cause, chained, on the deployment's log
+            log_failure(ended.outcome.reason, (type(ended), ended, ended.__traceback__), customer=plug.customer_id,
+                        trace_id=lead.trace_id, lead_id=lead.lead_id)
         return ended.outcome, ended.answer
 
 
@@ -188,10 +193,12 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
             status = ending_of(outcome.state, outcome.reason).status  # UnknownEnding: a bug of ours
             lead.end(outcome.state, outcome.reason, by=lead.ended_by)
             delivery = _answer(lead, outcome, status, answer)
-        except Exception as exc:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported
+        except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported and logged
             exc_info = sys.exc_info()
-            if plug is None:  # no reporter to tell: the deployment's own log must say why
-                logging.getLogger("leadplug").error("The plug cannot start: %s", exc)
+            # the cause, on the deployment's own log too (masked), whether or not Rollbar is set up
+            log_failure("plug_cannot_start" if plug is None else Reason.INTERNAL_ERROR.value, exc_info,
+                        customer=plug.customer_id if plug is not None else "unset", trace_id=trace_id,
+                        lead_id=lead.lead_id)
             outcome = Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
             if not lead.ended:
                 lead.end(outcome.state, outcome.reason)

@@ -11,7 +11,7 @@ What one line holds, in up to three directives of the namespace METRICS_NAMESPAC
   request left) in the same two dimension sets: by customer for its percentiles, by outcome to see which
   ends are slow;
 - `ColdStart` (count 1) by Customer, on the first lead a plug measures (in Lambda: the process's first);
-- `Replays` (count, dimension-free): 1 when the answer was replayed from the delivery ledger, else 0.
+- `Replays` (count, by customer): 1 when the answer was replayed from the delivery ledger, else 0.
 
 Dimensions are the customer, the terminal state and the reason: never a lead id, never personal data (a
 refusal code made of the person's data is already counted as plain `refused` by the journey).
@@ -121,7 +121,8 @@ class LeadMetrics:
         self._cold_start = _part(cold_start)
         self._replays = {}
         for replayed in (False, True):
-            replays = _directive(settings)  # no dimension: Dimensions [[]]
+            replays = _directive(settings)
+            replays.add_dimension(name=CUSTOMER, value=settings.customer)  # each plug's dashboard, its own
             replays.add_metric(name=REPLAYS, unit=MetricUnit.Count, value=int(replayed))
             self._replays[replayed] = _part(replays)
         # (state, reason, timed) -> its directive; dict reads and writes are atomic, and chalice local's threads

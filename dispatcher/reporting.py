@@ -1,35 +1,64 @@
 """Rollbar reports: a 500 as an error with its traceback, a 502 as a warning, flushed before the answer leaves.
 
 Rollbar is imported at the first report only (cold starts stay small). Local-variable capture is off and
-every string of an item is masked (`privacy.mask_deep`): items carry lead id, state, reason and status.
+every string of an item is masked (`privacy.mask_deep`): items carry the customer's id (`custom.customer_id`),
+the deployed `code_version`, lead id, state, reason and status.
+
+`log_failure` writes the cause of one of our own 500s as one masked JSON line on standard output, whether or
+not Rollbar is set up: the deployment's own log always says why.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
+import logging
+import sys
 import threading
+import traceback
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from dispatcher.privacy import mask_deep
+from dispatcher.privacy import mask_deep, mask_text
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 _configure_lock = threading.Lock()
 MIN_REPORT_S = 0.3  # with less time left before the answer must leave, the item is not sent
-_configured_for: tuple[str, str, str] | None = None
+_configured_for: tuple[str, str, str, str] | None = None
+
+FAILURES_LOGGER = "leadplug.failures"
+_failures = logging.getLogger(FAILURES_LOGGER)
+_failures.setLevel(logging.ERROR)
+_failures.propagate = False  # one line, ours: Lambda's root handler would print it again in its own format
+if not _failures.handlers:
+    _failure_handler = logging.StreamHandler(sys.stdout)
+    _failure_handler.setFormatter(logging.Formatter("%(message)s"))
+    _failures.addHandler(_failure_handler)
+
+
+def log_failure(event: str, exc_info: ExcInfo | tuple[None, None, None], **facts: Any) -> None:
+    """One JSON line: the event, `facts` (customer, trace id...) and the cause (exception type, message and
+    traceback, masked like a Rollbar item): `{"level": "error", "event": "internal_error", ...}`."""
+    kind, error, trace = exc_info
+    cause: dict[str, Any] = {}
+    if kind is not None:
+        cause = {"exception": kind.__name__, "message": mask_text(str(error)),
+                 "traceback": mask_text("".join(traceback.format_exception(kind, error, trace)))}
+    line = {"level": "error", "event": event, **mask_deep(facts), **cause}
+    _failures.error(json.dumps(line, ensure_ascii=False, default=str))
 
 
 def _scrub_payload(payload: dict[str, Any], **_: Any) -> dict[str, Any]:
     return mask_deep(payload)
 
 
-def _rollbar(access_token: str, environment: str, endpoint: str) -> Any:
+def _rollbar(access_token: str, environment: str, endpoint: str, code_version: str = "") -> Any:
     """The rollbar module, set up for this deployment (pyrollbar ignores a second init, hence SETTINGS)."""
     global _configured_for
     import rollbar
 
-    wanted = (access_token, environment, endpoint)
+    wanted = (access_token, environment, endpoint, code_version)
     with _configure_lock:
         if _configured_for != wanted:
             if _configured_for is None:
@@ -38,7 +67,7 @@ def _rollbar(access_token: str, environment: str, endpoint: str) -> Any:
                              include_request_body=False, suppress_reinit_warning=True)
                 rollbar.events.add_payload_handler(_scrub_payload)
             rollbar.SETTINGS.update(access_token=access_token, environment=environment,
-                                    endpoint=endpoint or rollbar.DEFAULT_ENDPOINT)
+                                    endpoint=endpoint or rollbar.DEFAULT_ENDPOINT, code_version=code_version or None)
             _configured_for = wanted
     return rollbar
 
@@ -48,6 +77,8 @@ class Reporter:
     access_token: str = ""
     environment: str = "development"
     endpoint: str = ""
+    customer: str = ""  # the deployment's customer id (plug.customer_id): every item carries it
+    code_version: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -71,8 +102,9 @@ class Reporter:
     def _send(self, level: str, message: str, facts: dict[str, Any], exc_info: ExcInfo | None,
               budget: float) -> None:
         try:
-            rollbar = _rollbar(self.access_token, self.environment, self.endpoint)
+            rollbar = _rollbar(self.access_token, self.environment, self.endpoint, self.code_version)
             rollbar.SETTINGS["timeout"] = budget
+            facts = {"customer_id": self.customer, **facts}
             if exc_info is not None:
                 rollbar.report_exc_info(exc_info, extra_data=facts, level=level)
             else:

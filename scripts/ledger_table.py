@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Create, describe or delete the delivery ledger's DynamoDB table (SPEC section 8).
 
-    scripts/ledger_table.py create --table lead-plug-ledger-prod      # once, before `chalice deploy --stage prod`
-    scripts/ledger_table.py describe --table lead-plug-ledger-prod
-    scripts/ledger_table.py delete --table lead-plug-ledger-testing --yes
+    scripts/ledger_table.py create --table lead-plug-zoho-prod-ledger   # once, before `chalice deploy` of that stage
+    scripts/ledger_table.py describe --table lead-plug-zoho-prod-ledger
+    scripts/ledger_table.py delete --table lead-plug-zoho-testing-ledger --yes
 
 `chalice deploy` makes the function and its role but no table, so this command makes it: on-demand, partition
 key `pk` (string), TTL on `expires_at`; it waits until the table is ACTIVE. Running it again is harmless: an

@@ -10,8 +10,9 @@ its folder; chalice has no merge option for Terraform). Both are written from th
 their alarms cannot drift apart, and the reasons they watch come from the reason table, never spelled here.
 
 What they hold (docs/operations.md tells how to read them):
-- alarm `customer-failures`: the customer's own failures (the 502 reasons but `in_progress` and
-  `customer_paused`, which are the plug's) reach FAILURES_THRESHOLD within FAILURES_PERIOD_S;
+- alarm `customer-failures`: a rate, the customer's own failures (the 502 reasons but `in_progress` and
+  `customer_paused`, which are the plug's) over the customer's leads, reaches FAILURES_RATE within
+  FAILURES_PERIOD_S, once at least FAILURES_MIN_LEADS leads came (one failure of one lead at night is no alarm);
 - alarm `customer-paused`: a lead answered `customer_paused` (delivery to the customer is paused);
 - alarm `our-500s`: a lead ended with one of our 500 reasons, or the function itself failed (Lambda's Errors:
   a plug that cannot even start answers nothing);
@@ -19,7 +20,8 @@ What they hold (docs/operations.md tells how to read them):
   starts and replays, and the three alarms.
 The customer's name is the stack's `CustomerName` parameter in SAM (it also sets the function's
 METRICS_CUSTOMER, so the alarms watch what the function writes); Terraform reads it from the function's own
-variables (METRICS_CUSTOMER, else CUSTOMER), as the plug does.
+variables (METRICS_CUSTOMER, else CUSTOMER_ID, else CUSTOMER), as the plug does (scripts/package.py sets the
+SAM parameter's default to the stage's CUSTOMER_ID).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ FAILED = ENDINGS[Reason.CUSTOMER_ERROR].state
 CUSTOMER_FAILURES = [reason for reason in reasons_with_status(ENDINGS[Reason.CUSTOMER_ERROR].status)
                      if reason not in (Reason.IN_PROGRESS, Reason.CUSTOMER_PAUSED)]
 OUR_500S = reasons_with_status(ENDINGS[Reason.INTERNAL_ERROR].status)
-FAILURES_THRESHOLD, FAILURES_PERIOD_S = 5, 300
+FAILURES_RATE, FAILURES_MIN_LEADS, FAILURES_PERIOD_S = 0.2, 5, 300
 PAUSED_PERIOD_S = 60
 OUR_500S_PERIOD_S = 300
 DASHBOARD_PERIOD_S = 300
@@ -63,21 +65,24 @@ DASHBOARD_PERIOD_S = 300
 
 @dataclass(frozen=True)
 class Alarm:
-    """One alarm: the sum of some metrics over a period, at or above a threshold."""
+    """One alarm: the sum of some metrics over a period (or that sum over the customer's leads, when
+    `rate`), at or above a threshold."""
 
     key: str  # the resource's name, e.g. customer_failures
     title: str
     description: str
     reasons: list[str]  # Leads{Customer, State=failed, Reason} counted
     period_s: int
-    threshold: int
+    threshold: float
     lambda_errors: bool = False  # also count the function's own failures (AWS/Lambda Errors)
+    rate: bool = False  # divided by Leads{Customer}, counted from FAILURES_MIN_LEADS leads on
 
 
 ALARMS = [
     Alarm("customer_failures", "customer-failures",
-          f"The customer failed {FAILURES_THRESHOLD} leads or more in {FAILURES_PERIOD_S // 60} minutes "
-          f"(502: {', '.join(CUSTOMER_FAILURES)}).", CUSTOMER_FAILURES, FAILURES_PERIOD_S, FAILURES_THRESHOLD),
+          f"The customer failed {FAILURES_RATE:.0%} of its leads or more in {FAILURES_PERIOD_S // 60} minutes, "
+          f"at least {FAILURES_MIN_LEADS} leads (502: {', '.join(CUSTOMER_FAILURES)}).", CUSTOMER_FAILURES,
+          FAILURES_PERIOD_S, FAILURES_RATE, rate=True),
     Alarm("customer_paused", "customer-paused",
           f"Delivery to the customer is paused: leads answer 502 {Reason.CUSTOMER_PAUSED.value}.",
           [Reason.CUSTOMER_PAUSED.value], PAUSED_PERIOD_S, 1),
@@ -118,7 +123,7 @@ def dashboard_body(names: Names) -> str:
     response_time = [[names.namespace, RESPONSE_TIME, CUSTOMER, names.customer, {"stat": stat, "label": stat}]
                      for stat in ("p50", "p90", "p99")]
     starts_and_replays = [[names.namespace, COLD_START, CUSTOMER, names.customer, {"stat": "Sum"}],
-                          [names.namespace, REPLAYS, {"stat": "Sum"}]]
+                          [names.namespace, REPLAYS, CUSTOMER, names.customer, {"stat": "Sum"}]]
     widgets = [
         widget(0, 0, "Leads by state", query(STATE), stacked=True),
         widget(12, 0, "Leads by state and reason", query(f"{STATE}, {REASON}"), stacked=True),
@@ -128,6 +133,14 @@ def dashboard_body(names: Names) -> str:
          "properties": {"title": "Alarms", "alarms": [names.alarm_arn(alarm) for alarm in ALARMS]}},
     ]
     return json.dumps({"widgets": widgets}, separators=(",", ":"))
+
+
+def expression(alarm: Alarm, counted: list[Any]) -> str:
+    """The metric math of an alarm: the sum of its counts, or that sum over the customer's leads."""
+    total = " + ".join(f"FILL(m{index}, 0)" for index in range(1, len(counted) + 1))
+    if not alarm.rate:
+        return total
+    return f"IF(FILL(leads, 0) >= {FAILURES_MIN_LEADS}, ({total}) / FILL(leads, 0), 0)"
 
 
 # --- SAM (CloudFormation), merged by `chalice package --merge-template` -----------------------------------
@@ -146,8 +159,12 @@ def _sam_alarm(alarm: Alarm) -> dict[str, Any]:
         {"Id": f"m{index}", "ReturnData": False,
          "MetricStat": {"Metric": metric, "Period": alarm.period_s, "Stat": "Sum"}}
         for index, metric in enumerate(counted, start=1)]
-    queries.append({"Id": "total", "Label": alarm.title, "ReturnData": True,
-                    "Expression": " + ".join(f"FILL(m{index}, 0)" for index in range(1, len(counted) + 1))})
+    if alarm.rate:
+        queries.append({"Id": "leads", "ReturnData": False, "MetricStat": {"Metric": {
+            "Namespace": {"Ref": "MetricsNamespace"}, "MetricName": LEADS,
+            "Dimensions": [{"Name": CUSTOMER, "Value": {"Ref": "CustomerName"}}]}, "Period": alarm.period_s,
+            "Stat": "Sum"}})
+    queries.append({"Id": "total", "Label": alarm.title, "ReturnData": True, "Expression": expression(alarm, counted)})
     actions = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
         "AlarmName": {"Fn::Sub": f"${{AWS::StackName}}-{alarm.title}"},
@@ -204,8 +221,11 @@ def _terraform_alarm(alarm: Alarm) -> dict[str, Any]:
                         "stat": "Sum", "dimensions": function})
     queries: list[dict[str, Any]] = [{"id": f"m{index}", "return_data": False, "metric": metric}
                                      for index, metric in enumerate(counted, start=1)]
-    queries.append({"id": "total", "label": alarm.title, "return_data": True,
-                    "expression": " + ".join(f"FILL(m{index}, 0)" for index in range(1, len(counted) + 1))})
+    if alarm.rate:
+        queries.append({"id": "leads", "return_data": False, "metric": {
+            "namespace": "${local.metrics_namespace}", "metric_name": LEADS, "period": alarm.period_s, "stat": "Sum",
+            "dimensions": {CUSTOMER: "${local.metrics_customer}"}}})
+    queries.append({"id": "total", "label": alarm.title, "return_data": True, "expression": expression(alarm, counted)})
     return {
         "alarm_name": f"${{aws_lambda_function.api_handler.function_name}}-{alarm.title}",
         "alarm_description": alarm.description,
@@ -232,6 +252,7 @@ def terraform_template() -> dict[str, Any]:
             "metrics_namespace": f'${{coalesce(trimspace(lookup({variables}, "METRICS_NAMESPACE", "")), '
                                  f'"{DEFAULT_NAMESPACE}")}}',
             "metrics_customer": f'${{coalesce(trimspace(lookup({variables}, "METRICS_CUSTOMER", "")), '
+                                f'lower(trimspace(lookup({variables}, "CUSTOMER_ID", ""))), '
                                 f'lower(trimspace(lookup({variables}, "CUSTOMER", ""))), "unset")}}',
             "alarm_actions": '${var.alarm_topic_arn == "" ? [] : [var.alarm_topic_arn]}',
         },

@@ -8,7 +8,8 @@ Chalice's packager has no exclusion setting (its config has none; `chalice packa
 requirement whole), so the zip is rewritten after it. What is dropped is listed in TRIMMED, each with why the
 plug never needs it. Powertools is the bulk: the plug uses its CloudWatch EMF provider, which imports the
 package's `__init__` (Logger, Metrics, Tracer, `shared`, `utilities.jmespath_utils`), never its event handler
-(its `openapi` alone is 0.48 MB zipped) nor its other utilities (idempotency, parser, batch, parameters...).
+(its `openapi` alone is 0.48 MB zipped) nor its other utilities (idempotency, parser, batch...), but
+Parameters, which reads the `ssm:` variables (docs/deploying.md).
 
 Nothing the runtime imports is dropped: `tests/integration/test_package.py` unpacks the trimmed zip, imports
 every module of `dispatcher` and sends a lead through the Lambda handler with the package alone on the path.
@@ -32,7 +33,7 @@ TRIMMED: tuple[tuple[str, str], ...] = (
      "Powertools' API Gateway/AppSync/Bedrock routers and their OpenAPI models: Chalice routes our requests"),
     *((f"aws_lambda_powertools/utilities/{name}/*", "a Powertools utility the plug does not use") for name in (
         "auth_alpha", "batch", "circuit_breaker", "data_classes", "data_masking", "feature_flags", "idempotency",
-        "kafka", "metadata", "parameters", "parser", "streaming", "validation")),
+        "kafka", "metadata", "parser", "streaming", "validation")),
     ("aws_lambda_powertools/utilities/serialization.py", "a Powertools utility the plug does not use"),
     ("aws_lambda_powertools/metrics/provider/datadog/*", "Powertools' Datadog provider: our metrics are EMF"),
     ("transitions/extensions/*", "diagrams, nesting, asyncio machines: the plug's machine is transitions.core's"),

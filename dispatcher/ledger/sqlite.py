@@ -23,6 +23,15 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS ledger (
     pk TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL, expires_at INTEGER NOT NULL)"""
 
 
+def _os_error(path: str) -> str:
+    """The operating system's own reason (sqlite3 says only "unable to open database file"), if it gives one."""
+    try:
+        with open(path, "ab"):
+            return ""
+    except OSError as exc:
+        return f" ([Errno {exc.errno}] {exc.strerror})"
+
+
 class SqliteStore(Store):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -40,7 +49,8 @@ class SqliteStore(Store):
                 connection.execute("PRAGMA synchronous=NORMAL")
                 self._prepare(connection)
             except sqlite3.Error as exc:
-                raise StoreUnavailable(f"the SQLite ledger {self.path} cannot be opened: {exc}") from exc
+                raise StoreUnavailable(f"the SQLite ledger {self.path} cannot be opened: {exc}"
+                                       f"{_os_error(self.path)}") from exc
             self._local.connection = connection
             self._local.busy_ms = -1
         self._bound(connection)

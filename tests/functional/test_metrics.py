@@ -61,8 +61,9 @@ def test_an_accepted_lead_is_counted_with_the_customers_response_time(plug, capl
     outcome = outcome_of(document)
     assert (outcome["state"], outcome["reason"]) == ("accepted", "created")
     assert 0 < assert_response_time(outcome["metrics"]) < 5000
-    assert outcome["metrics"]["Replays"] == {(): datapoints(document)[-1]}
-    assert outcome["metrics"]["Replays"][()].values == (0.0,), "a delivered lead is no replay"
+    replays = (("Customer", "salesforce"),)
+    assert outcome["metrics"]["Replays"] == {replays: datapoints(document)[-1]}, "replays name their customer"
+    assert outcome["metrics"]["Replays"][replays].values == (0.0,), "a delivered lead is no replay"
     assert_no_lead_data(document, lead)
 
 

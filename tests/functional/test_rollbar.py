@@ -38,22 +38,24 @@ def rollbar_env(base_url: str, catcher: RollbarCatcher, token: str = "test-rollb
 def test_a_customer_failure_is_reported_as_a_warning_before_the_answer(plug_for, catcher):
     lead = make_lead()
     with FaultyCustomer("html503") as customer:
-        plug = plug_for(rollbar_env(customer.base_url, catcher))
+        plug = plug_for(rollbar_env(customer.base_url, catcher, CODE_VERSION="0a1b2c3"))
         status, _ = plug.post(lead)
     assert status == 502
     assert len(catcher.items) == 1, "the item was flushed before the answer came back"
     data = catcher.items[0]["data"]
     assert data["level"] == "warning"
     assert data["environment"] == "test"
-    assert data["custom"] == {"lead_id": lead["id"], "trace_id": data["custom"]["trace_id"], "state": "failed",
+    assert data["code_version"] == "0a1b2c3"
+    assert data["custom"] == {"customer_id": "salesforce", "lead_id": lead["id"],
+                              "trace_id": data["custom"]["trace_id"], "state": "failed",
                               "reason": "customer_error", "status": 502}
 
 
 def test_an_internal_error_is_reported_with_its_traceback_and_without_personal_data(
-        plug_for, catcher, salesforce, monkeypatch):
+        plug_for, catcher, salesforce, monkeypatch, caplog):
     monkeypatch.setitem(integrations.MODULES, "broken", "tests.support.broken_integration")
     lead = make_lead(first_name="Zéphyrine", last_name="Quatrebarbe")
-    plug = plug_for(rollbar_env(salesforce.base_url, catcher, CUSTOMER="broken"))
+    plug = plug_for(rollbar_env(salesforce.base_url, catcher, CUSTOMER="broken", CUSTOMER_ID="Broken Co"))
     status, envelope = plug.post(lead)
     assert status == 500
     assert envelope["error"] == {"state": "failed", "reason": "internal_error"}
@@ -66,9 +68,19 @@ def test_an_internal_error_is_reported_with_its_traceback_and_without_personal_d
     assert any(frame["method"] == "translate" for frame in trace["frames"])
     assert all("locals" not in frame and "args" not in frame for frame in trace["frames"])
     assert data["custom"]["reason"] == "internal_error" and data["custom"]["status"] == 500
+    assert data["custom"]["customer_id"] == "broken-co"
     raw = catcher.raw[0]
     for personal in (lead["email"], "Zéphyrine", "Quatrebarbe", lead["phone"], lead["address"]["street"]):
         assert personal not in raw and json.dumps(personal)[1:-1] not in raw
+    # the cause is on the deployment's own log too: one masked line, whether or not Rollbar is set up
+    failures = [json.loads(record.getMessage()) for record in caplog.records if record.name == "leadplug.failures"]
+    assert len(failures) == 1
+    line = failures[0]
+    assert (line["event"], line["customer"], line["exception"]) == ("internal_error", "broken-co", "KeyError")
+    assert "def translate" in line["traceback"] or "translate" in line["traceback"]
+    assert line["trace_id"] == data["custom"]["trace_id"]
+    for personal in (lead["email"], "Zéphyrine", "Quatrebarbe", lead["phone"]):
+        assert personal not in json.dumps(line, ensure_ascii=False)
 
 
 def test_an_empty_token_disables_reporting_quietly(plug_for, catcher):

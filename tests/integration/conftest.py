@@ -1,9 +1,8 @@
-"""The integration tier's fixtures: the plug under `chalice local`, and the Lambda package `chalice package` builds."""
+"""The integration tier's fixtures: the plug under `chalice local`, and the release packages `make package` builds."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,10 +12,7 @@ import pytest
 
 from sandbox.salesforce import SalesforceSandbox
 from tests.conftest import salesforce_env
-from tests.support.project import CHALICE, ROOT, LocalPlug, make_project, running_plug
-
-SAM_OPERATIONS = ROOT / "deploy" / "sam-operations.json"
-TERRAFORM_OPERATIONS = ROOT / "deploy" / "operations.tf.json"
+from tests.support.project import ROOT, LocalPlug, running_plug
 
 
 @pytest.fixture(scope="session")
@@ -26,35 +22,36 @@ def local_plug(salesforce: SalesforceSandbox) -> Iterator[LocalPlug]:
         yield running
 
 
-def chalice_package(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[Path]:
-    """`chalice package` of a throwaway stage project with these options; the folder it wrote."""
-    project = make_project("package", salesforce_env("http://127.0.0.1:9"), copied=("dispatcher",))
-    out = tmp_path_factory.mktemp("package")
-    try:
-        # The packager writes a SAM template too, which needs a region; no AWS account or credentials are used.
-        env = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"}
-        built = subprocess.run([CHALICE, "--project-dir", str(project), "package", "--stage", "package", *options,
-                                str(out)], capture_output=True, text=True, env=env, timeout=240, check=False)
-        assert built.returncode == 0, built.stdout + built.stderr
-        yield out
-    finally:
-        shutil.rmtree(project, ignore_errors=True)
+PACKAGE_SCRIPT = ROOT / "scripts" / "package.py"
+RELEASES = ("salesforce-prod", "zoho-prod", "acme-prod", "salesforce-testing")
+
+
+def make_package(stage: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """scripts/package.py, as `make package STAGE=<stage>` runs it: no AWS account or credentials are used."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"}
+    return subprocess.run([sys.executable, str(PACKAGE_SCRIPT), stage, str(out)], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
 
 
 @pytest.fixture(scope="session")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The package as `make package` builds it (alarms and dashboard merged into sam.json, trimmed by
-    scripts/trim_package.py), built once for the session; the path of its deployment.zip."""
-    for out in chalice_package(tmp_path_factory, "--merge-template", str(SAM_OPERATIONS)):
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "trim_package.py"), str(out / "deployment.zip")],
-                       check=True, capture_output=True, timeout=60)
-        yield out / "deployment.zip"
+def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every shipped release stage packaged once for the session: {stage: its OUT folder}."""
+    built = {}
+    for stage in RELEASES:
+        out = tmp_path_factory.mktemp(stage)
+        run = make_package(stage, out)
+        assert run.returncode == 0, run.stdout + run.stderr
+        built[stage] = out
+    return built
 
 
 @pytest.fixture(scope="session")
-def terraform_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """`chalice package --pkg-format terraform` with deploy/operations.tf.json beside chalice.tf.json, as
-    `make package` leaves them; the folder."""
-    for out in chalice_package(tmp_path_factory, "--pkg-format", "terraform"):
-        shutil.copy(TERRAFORM_OPERATIONS, out)
-        yield out
+def package(releases: dict[str, Path]) -> Path:
+    """The Salesforce production package as `make package` builds it; the path of its deployment.zip."""
+    return releases["salesforce-prod"] / "package" / "deployment.zip"
+
+
+@pytest.fixture(scope="session")
+def terraform_package(releases: dict[str, Path]) -> Path:
+    """The Terraform folder of the same build (chalice.tf.json and our .tf.json beside it)."""
+    return releases["salesforce-prod"] / "terraform"

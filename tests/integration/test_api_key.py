@@ -35,7 +35,7 @@ def security_of(stage: str) -> object:
 
 
 def test_prod_requires_an_api_key():
-    assert security_of("prod") == [{"api_key": []}]
+    assert security_of("salesforce-prod") == [{"api_key": []}]
 
 
 def test_dev_does_not():

@@ -81,7 +81,7 @@ def terraform_files(folder: Path) -> dict[str, dict[str, Any]]:
 
 def test_terraform_gets_the_same_alarms_and_a_dashboard(terraform_package: Path, sam: dict[str, Any]):
     files = terraform_files(terraform_package)
-    assert set(files) == {"chalice.tf.json", "operations.tf.json"}
+    assert set(files) == {"chalice.tf.json", "operations.tf.json", "stage.tf.json", "chalice_override.tf.json"}
     operations = files["operations.tf.json"]["resource"]
     alarms = operations["aws_cloudwatch_metric_alarm"]
     assert set(alarms) == {"customer_failures", "customer_paused", "our_500s"}

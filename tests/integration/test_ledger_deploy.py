@@ -1,8 +1,6 @@
-"""The ledger's deploy artifacts (SPEC section 8, issue 12 item 4), proven without an AWS account.
+"""The ledger's table for `chalice deploy` (SPEC section 8), proven without an AWS account.
 
-`make package` builds the SAM and Terraform outputs of the prod and testing stages; each must hold the ledger's
-table (on-demand, key pk/S, TTL on expires_at) and let the function's role do GetItem and PutItem on that table
-and nothing else in DynamoDB; AWS's cfn-lint must find no error in the SAM template. For `chalice deploy`,
+(What `make package` writes for the table is tested with every release stage in test_release_stages.py.)
 scripts/ledger_table.py creates the table: here against moto's DynamoDB server, found by boto3 itself through
 AWS_ENDPOINT_URL_DYNAMODB, as a real endpoint would be.
 """
@@ -10,12 +8,10 @@ AWS_ENDPOINT_URL_DYNAMODB, as a real endpoint would be.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,15 +22,8 @@ from scripts import ledger_table
 from tests.support.dynamodb import dynamodb_emulator, emulator_client, emulator_environment
 from tests.support.project import ROOT
 
-STAGES = ("prod", "testing")
-LEDGER_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem"}
 BIN = Path(sys.executable).parent
 SCRIPT = ROOT / "scripts" / "ledger_table.py"
-CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
-
-
-def table_name(stage: str) -> str:
-    return f"lead-plug-ledger-{stage}"
 
 
 def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -43,189 +32,13 @@ def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
                           env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def as_list(value: str | list[Any]) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def dynamodb_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The statements of a policy document that touch DynamoDB (or any service, through a wildcard)."""
-    return [statement for statement in as_list(document["Statement"])
-            if any(action == "*" or action.lower().startswith("dynamodb:") for action in as_list(statement["Action"]))]
-
-
-def assert_ledger_only(statements: list[dict[str, Any]], allowed_resources: list[Any]) -> None:
-    """Every DynamoDB grant is GetItem and PutItem on the ledger's table; both actions are granted."""
-    assert statements, "no DynamoDB grant at all: the plug could not reach its ledger"
-    for statement in statements:
-        assert statement["Effect"] == "Allow"
-        assert set(as_list(statement["Action"])) <= LEDGER_ACTIONS, statement
-        for resource in as_list(statement["Resource"]):
-            assert resource != "*" and resource in allowed_resources, statement
-    assert {action for statement in statements for action in as_list(statement["Action"])} == LEDGER_ACTIONS
-
-
-@dataclass
-class Outputs:
-    """What `make package STAGE=<stage>` wrote."""
-
-    sam_path: Path
-    sam: dict[str, Any]
-    terraform: dict[str, Any]  # chalice.tf.json
-    ledger_tf: dict[str, Any]  # ledger.tf.json, copied beside it
-
-
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outputs]:
-    built = {}
-    for stage in STAGES:
-        out = tmp_path_factory.mktemp(f"package-{stage}")
-        run = make("package", f"STAGE={stage}", f"OUT={out}")
-        assert run.returncode == 0, run.stdout + run.stderr
-        built[stage] = Outputs(
-            sam_path=out / "package" / "sam.json",
-            sam=json.loads((out / "package" / "sam.json").read_text()),
-            terraform=json.loads((out / "terraform" / "chalice.tf.json").read_text()),
-            ledger_tf=json.loads((out / "terraform" / "ledger.tf.json").read_text()))
-        assert (out / "package" / "deployment.zip").is_file() and (out / "terraform" / "deployment.zip").is_file()
-    return built
-
-
-# --- the stages and the files beside them -----------------------------------------------------------------------
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_a_deployed_stage_names_its_table_and_its_own_policy_file(stage: str):
-    config = CONFIG["stages"][stage]
-    assert config["environment_variables"]["LEDGER"] == f"dynamodb:{table_name(stage)}"
-    assert config["autogen_policy"] is False, "chalice's generated policy would grant more than the ledger needs"
-    policy = json.loads((ROOT / ".chalice" / config["iam_policy_file"]).read_text())
-    arn = f"arn:aws:dynamodb:*:*:table/{table_name(stage)}"
-    assert_ledger_only(dynamodb_statements(policy), [arn])
-    actions = {action for statement in policy["Statement"] for action in as_list(statement["Action"])}
-    assert actions == LEDGER_ACTIONS | {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
-
-
 def test_local_stages_keep_the_ledger_in_a_git_ignored_sqlite_file():
-    local = {name: stage for name, stage in CONFIG["stages"].items() if name not in STAGES}
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    local = {name: stage for name, stage in config["stages"].items() if name.endswith("-dev") or name == "dev"}
     assert local and all(stage["environment_variables"]["LEDGER"] == "sqlite:.ledger.sqlite3"
                          for stage in local.values())
     for name in (".ledger.sqlite3", ".ledger.sqlite3-wal", ".ledger.sqlite3-journal"):
         assert subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT, check=False).returncode == 0, name
-
-
-def test_the_stages_templates_and_policies_differ_by_the_stage_name_only():
-    """Two copies per artifact (one per stage) drift apart unnoticed unless something compares them."""
-    def without_retention(text: str) -> str:  # testing's table may go with its stack; prod's stays
-        return re.sub(r'\s*"(DeletionPolicy|UpdateReplacePolicy)": "\w+",', "", text)
-
-    for prod, testing in ((ROOT / "deploy" / "sam-ledger-prod.json", ROOT / "deploy" / "sam-ledger-testing.json"),
-                          (ROOT / ".chalice" / "policy-prod.json", ROOT / ".chalice" / "policy-testing.json")):
-        assert without_retention(prod.read_text()).replace("prod", "testing") == without_retention(testing.read_text())
-    resources = json.loads((ROOT / "deploy" / "sam-ledger-prod.json").read_text())["Resources"]
-    assert resources["LedgerTable"]["DeletionPolicy"] == resources["LedgerTable"]["UpdateReplacePolicy"] == "Retain"
-
-
-def test_make_package_refuses_a_stage_without_a_ledger(tmp_path: Path):
-    run = make("package", "STAGE=dev", f"OUT={tmp_path}")
-    assert run.returncode != 0 and "no deploy/sam-ledger-dev.json" in run.stdout + run.stderr
-    assert not list(tmp_path.iterdir())
-
-
-# --- SAM ----------------------------------------------------------------------------------------------------------
-
-@pytest.mark.slow
-@pytest.mark.parametrize("stage", STAGES)
-def test_the_sam_template_holds_the_ledger_table(outputs: dict[str, Outputs], stage: str):
-    resources = outputs[stage].sam["Resources"]
-    table = resources["LedgerTable"]
-    assert table["Type"] == "AWS::DynamoDB::Table"
-    properties = table["Properties"]
-    assert properties["TableName"] == table_name(stage)
-    assert properties["BillingMode"] == "PAY_PER_REQUEST" and "ProvisionedThroughput" not in properties
-    assert properties["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    assert properties["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
-    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert {key: properties[key] for key in ledger_table.TABLE_DEFINITION} == ledger_table.TABLE_DEFINITION
-    assert ledger_table.TTL_ATTRIBUTE == "expires_at"
-    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
-    assert variables["LEDGER"] == f"dynamodb:{properties['TableName']}"
-    assert set(outputs[stage].sam["Outputs"]) >= {"EndpointURL", "LedgerTableName", "LedgerTableArn"}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("stage", STAGES)
-def test_the_functions_role_may_only_get_and_put_items_of_that_table(outputs: dict[str, Outputs], stage: str):
-    resources = outputs[stage].sam["Resources"]
-    role_name = resources["APIHandler"]["Properties"]["Role"]["Fn::GetAtt"][0]
-    role = resources[role_name]
-    assert role["Type"] == "AWS::IAM::Role" and "ManagedPolicyArns" not in role["Properties"]
-    ledger_policy = resources["LedgerItemsPolicy"]
-    assert ledger_policy["Properties"]["Roles"] == [{"Ref": role_name}], "the merge must attach to the function's role"
-
-    documents = [policy["PolicyDocument"] for policy in role["Properties"]["Policies"]]
-    documents += [resource["Properties"]["PolicyDocument"] for resource in resources.values()
-                  if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")]
-    roles = [name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Role"]
-    assert roles == [role_name], "one role, the function's"
-    allowed = [{"Fn::GetAtt": ["LedgerTable", "Arn"]}, f"arn:aws:dynamodb:*:*:table/{table_name(stage)}"]
-    assert_ledger_only([statement for document in documents for statement in dynamodb_statements(document)], allowed)
-    assert {statement["Resource"]["Fn::GetAtt"][0] for statement in dynamodb_statements(
-        ledger_policy["Properties"]["PolicyDocument"])} == {"LedgerTable"}
-
-
-@pytest.mark.slow
-def test_cfn_lint_finds_no_error_nor_warning_in_the_sam_templates(outputs: dict[str, Outputs]):
-    """Exit code bits of cfn-lint: 2 an error, 4 a warning, 8 an informational finding (asked for, shown only)."""
-    paths = [str(outputs[stage].sam_path) for stage in STAGES]
-    run = subprocess.run([str(BIN / "cfn-lint"), *paths, "--include-checks", "I"], capture_output=True, text=True,
-                         timeout=240, check=False)
-    print(run.stdout, run.stderr)
-    assert run.returncode & (2 | 4) == 0, run.stdout + run.stderr
-
-
-# --- Terraform ----------------------------------------------------------------------------------------------------
-
-def references(value: Any) -> set[str]:
-    """The `${...}` addresses a Terraform JSON value uses: `type.name` of resources, `data.type.name` of data."""
-    found = re.findall(r"\$\{((?:data\.)?[a-z0-9_]+\.[a-z0-9_]+)", json.dumps(value))
-    return set(found) - {"path.module"}
-
-
-def defined(terraform: dict[str, Any]) -> set[str]:
-    names = {f"{kind}.{name}" for kind, blocks in terraform.get("resource", {}).items() for name in blocks}
-    return names | {f"data.{kind}.{name}" for kind, blocks in terraform.get("data", {}).items() for name in blocks}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("stage", STAGES)
-def test_the_terraform_output_holds_the_table_and_the_policy(outputs: dict[str, Outputs], stage: str):
-    chalice, ledger = outputs[stage].terraform, outputs[stage].ledger_tf
-    assert not defined(chalice) & defined(ledger), "terraform refuses a name declared twice"
-    assert not set(chalice.get("output", {})) & set(ledger.get("output", {}))
-    assert references(ledger) <= defined(chalice) | defined(ledger), "ledger.tf.json names what does not exist"
-
-    table = ledger["resource"]["aws_dynamodb_table"]["ledger"]
-    names = chalice["data"]["null_data_source"]["chalice"]["inputs"]
-    name = re.sub(r"\$\{data\.null_data_source\.chalice\.outputs\.(\w+)\}", lambda match: names[match[1]],
-                  table["name"])
-    assert name == table_name(stage)
-    function = chalice["resource"]["aws_lambda_function"]["api_handler"]
-    assert function["environment"]["variables"]["LEDGER"] == f"dynamodb:{name}"
-    assert table["billing_mode"] == "PAY_PER_REQUEST" and "read_capacity" not in table
-    assert table["hash_key"] == "pk" and "range_key" not in table
-    assert table["attribute"] == [{"name": "pk", "type": "S"}]
-    assert table["ttl"] == {"attribute_name": "expires_at", "enabled": True}
-
-    role = re.fullmatch(r"\$\{aws_iam_role\.(\w+)\.arn\}", function["role"])[1]
-    assert ledger["resource"]["aws_iam_role_policy"]["ledger_items"]["role"] == f"${{aws_iam_role.{role}.id}}"
-    document = ledger["data"]["aws_iam_policy_document"]["ledger_items"]
-    statements = [{"Effect": statement["effect"], "Action": statement["actions"], "Resource": statement["resources"]}
-                  for statement in document["statement"]]
-    assert_ledger_only(statements, ["${aws_dynamodb_table.ledger.arn}"])
-    chalice_documents = [json.loads(policy["policy"])
-                         for policy in chalice["resource"]["aws_iam_role_policy"].values()]
-    assert_ledger_only([statement for doc in chalice_documents for statement in dynamodb_statements(doc)],
-                       [f"arn:aws:dynamodb:*:*:table/{name}"])
-    assert list(chalice["resource"]["aws_iam_role"]) == [role]
 
 
 # --- scripts/ledger_table.py, against moto's DynamoDB server ------------------------------------------------------

@@ -40,12 +40,13 @@ def test_a_namespace_cloudwatch_would_refuse_stops_the_plug_naming_the_variable(
         MetricsSettings.from_environ({"CUSTOMER": "salesforce", "METRICS_NAMESPACE": namespace})
 
 
-def test_a_replayed_answer_is_counted_as_a_replay_without_dimensions():
+def test_a_replayed_answer_is_counted_as_a_replay_of_its_customer():
     metrics = LeadMetrics(SETTINGS)
     replayed = by_name(metrics.document(facts(replayed=True), cold_start=False))
     delivered = by_name(metrics.document(facts(), cold_start=False))
-    assert replayed["Replays"][()].values == (1.0,)
-    assert delivered["Replays"][()].values == (0.0,)
+    customer = (("Customer", SETTINGS.customer),)
+    assert replayed["Replays"][customer].values == (1.0,)
+    assert delivered["Replays"][customer].values == (0.0,)
 
 
 def test_dimensions_are_only_customer_state_and_reason():

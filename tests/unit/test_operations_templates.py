@@ -34,7 +34,21 @@ def test_each_alarm_counts_the_reasons_of_the_reason_table(name, reasons):
     assert counted == {str(reason) for reason in reasons}
     expression = alarm["Properties"]["Metrics"][-1]
     assert expression["ReturnData"] is True
-    assert expression["Expression"].count("FILL(") == len(watched_metrics(alarm))
+    summed = [query["Id"] for query in alarm["Properties"]["Metrics"] if query["Id"].startswith("m")]
+    assert all(f"FILL({query_id}, 0)" in expression["Expression"] for query_id in summed)
+
+
+def test_the_customer_failures_alarm_is_a_rate_of_the_customers_leads():
+    """Failures over leads (from a minimum of leads on), not an absolute count: a busy customer's few failures
+    are no alarm, a quiet customer's every lead failing is."""
+    alarm = operations_templates.sam_template()["Resources"]["CustomerFailuresAlarm"]["Properties"]
+    leads = next(query for query in alarm["Metrics"] if query["Id"] == "leads")["MetricStat"]["Metric"]
+    assert leads["MetricName"] == "Leads" and leads["Dimensions"] == [
+        {"Name": "Customer", "Value": {"Ref": "CustomerName"}}]
+    expression = alarm["Metrics"][-1]["Expression"]
+    assert expression.startswith(f"IF(FILL(leads, 0) >= {operations_templates.FAILURES_MIN_LEADS}, (")
+    assert expression.endswith(") / FILL(leads, 0), 0)")
+    assert 0 < alarm["Threshold"] < 1
 
 
 def test_our_500s_also_count_the_functions_own_failures():
