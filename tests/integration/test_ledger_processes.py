@@ -38,7 +38,9 @@ def send_at_once(urls: list[str], lead: dict, count: int) -> list[requests.Respo
 
 
 def assert_delivered_once(answers: list[requests.Response], sandbox: SalesforceSandbox, lead: dict) -> None:
-    assert {answer.status_code for answer in answers} == {201}, [answer.text for answer in answers]
+    assert {answer.status_code for answer in answers} == {201}, [(answer.status_code, answer.json().get("error"),
+                                                                  answer.json().get("error_message"))
+                                                                 for answer in answers]
     assert len({answer.json()["customer_lead_id"] for answer in answers}) == 1
     assert sum(answer.headers.get("Idempotent-Replayed") == "true" for answer in answers) == len(answers) - 1
     assert sum(record["Email"] == lead["email"] for record in sandbox.leads.values()) == 1
