@@ -11,7 +11,6 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +33,11 @@ from tests.support.dynamodb import (
     REGION,
     DynamoProxy,
     create_ledger_table,
-    dynamodb_emulator,
     emulator_client,
 )
 from tests.support.leads import make_lead
 
 ACCEPTED = Outcome.of(Reason.CREATED, customer_lead_id="00Q1")
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[str]:
-    with dynamodb_emulator() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def proxy(emulator: str) -> Iterator[DynamoProxy]:
-    with DynamoProxy(emulator) as running:
-        yield running
 
 
 def dynamo_store(emulator: str, proxy: DynamoProxy) -> DynamoStore:

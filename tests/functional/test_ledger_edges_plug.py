@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,7 @@ from sandbox.server import CustomerServer, Handler, Received
 from tests.conftest import salesforce_env
 from tests.support.customers import COMMON
 from tests.support.dynamodb import (
-    DynamoProxy,
     create_ledger_table,
-    dynamodb_emulator,
     emulator_client,
     emulator_environment,
 )
@@ -40,18 +38,6 @@ TIMEOUT_S = "1"  # below the sandboxes' late answer (3 s)
 # every rule of a customer file earns an example (checked when the file loads)
 CREATED_EXAMPLE = {"name": "created", "status": 201, "body": {"id": "W-1"}, "state": "accepted", "reason": "created",
                    "customer_lead_id": "W-1"}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[str]:
-    with dynamodb_emulator() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def proxy(emulator: str) -> Iterator[DynamoProxy]:
-    with DynamoProxy(emulator) as running:
-        yield running
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,33 +17,17 @@ import pytest
 from dispatcher import privacy
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
-from dispatcher.ledger import Claim, Ledger, Replay, Store
+from dispatcher.ledger import Claim, Ledger, Replay
 from dispatcher.ledger import ledger as ledger_module
 from dispatcher.ledger.dynamodb import DynamoStore
 from dispatcher.ledger.sqlite import SqliteStore
 from dispatcher.ledger.store import Item
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason
-from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client
+from tests.support.dynamodb import emulator_client
 from tests.support.leads import make_lead
 
 TABLE = "lead-plug-ledger-test"
-
-
-@pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[str]:
-    with dynamodb_emulator() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if request.param == "sqlite":
-        return SqliteStore(tmp_path / "ledger.sqlite3")
-    client = emulator_client(request.getfixturevalue("dynamodb_endpoint"))
-    table = f"{TABLE}-{time.monotonic_ns()}"
-    create_ledger_table(client, table)
-    return DynamoStore(table, client)
 
 
 def deadline_in(seconds: float) -> Deadline:

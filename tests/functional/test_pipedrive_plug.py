@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.pipedrive import TOKEN, PipedriveSandbox
 from tests.support.customers import COMMON, fixture_cases
-from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client, emulator_environment
+from tests.support.dynamodb import create_ledger_table, emulator_client, emulator_environment
 from tests.support.envelopes import assert_envelope
 from tests.support.leads import make_lead
 
@@ -86,12 +86,6 @@ def test_a_failing_person_call_is_a_502_and_no_lead_is_asked(plug_for, pipedrive
     assert len(pipedrive.journal.requests) == 1 and pipedrive.leads == {}
     if tag == "limit":
         assert envelope["error"]["retry_after_s"] == 2
-
-
-@pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[str]:
-    with dynamodb_emulator() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,25 +17,9 @@ from dispatcher.ledger.dynamodb import DynamoStore
 from dispatcher.ledger.sqlite import SqliteStore
 from dispatcher.ledger.store import Item
 from dispatcher.step_memory import StepMemory
-from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client
+from tests.support.dynamodb import emulator_client
 
 TTL_S = 600
-
-
-@pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[str]:
-    with dynamodb_emulator() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if request.param == "sqlite":
-        return SqliteStore(tmp_path / "ledger.sqlite3")
-    client = emulator_client(request.getfixturevalue("dynamodb_endpoint"))
-    table = f"step-memory-{time.monotonic_ns()}"
-    create_ledger_table(client, table)
-    return DynamoStore(table, client)
 
 
 def memory(store: Store, lead_id: str = "lead-1", fingerprint: str = "f1", customer: str = "pipedrive",
