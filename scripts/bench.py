@@ -33,7 +33,6 @@ import asyncio
 import compileall
 import cProfile
 import gc
-import http.client
 import importlib.util
 import itertools
 import json
@@ -47,7 +46,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -55,7 +53,6 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -152,60 +149,10 @@ def customer() -> Iterator[str]:
 
 # --- DynamoDB: moto's emulator behind a proxy that counts the calls ------------------------------------
 
-class _Counts:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.calls: Counter[str] = Counter()
-
-
-def _proxy_handler(upstream: str, counts: _Counts) -> type[BaseHTTPRequestHandler]:
-    host, port = upstream.removeprefix("http://").split(":")
-
-    class Proxy(BaseHTTPRequestHandler):
-        """Each DynamoDB call forwarded to the emulator and counted by its operation (X-Amz-Target);
-        GET /__counts answers the counts so far."""
-
-        protocol_version = "HTTP/1.1"  # boto3 keeps its connections alive
-        disable_nagle_algorithm = True  # head and body are two writes: Nagle and a delayed ACK would add 40 ms
-
-        def do_GET(self) -> None:
-            with counts.lock:
-                self._reply(200, [("Content-Type", "application/json")], json.dumps(counts.calls).encode())
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            operation = (self.headers.get("X-Amz-Target") or "?").rpartition(".")[2]
-            with counts.lock:
-                counts.calls[operation] += 1
-            connection = http.client.HTTPConnection(host, int(port), timeout=30)
-            try:
-                connection.request("POST", self.path, body, dict(self.headers.items()))
-                answer = connection.getresponse()
-                payload = answer.read()
-                headers = [(name, value) for name, value in answer.getheaders()
-                           if name.lower() not in ("content-length", "transfer-encoding", "connection")]
-                self._reply(answer.status, headers, payload)
-            finally:
-                connection.close()
-
-        def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Proxy
-
-
 @contextmanager
 def counted_dynamodb() -> Iterator[str]:
     """moto's server with the ledger's and Powertools' tables, behind the counting proxy; the proxy's URL."""
-    from tests.support.dynamodb import create_ledger_table, dynamodb_emulator, emulator_client
+    from tests.support.dynamodb import DynamoProxy, create_ledger_table, dynamodb_emulator, emulator_client
 
     with dynamodb_emulator() as endpoint:
         client = emulator_client(endpoint)
@@ -213,15 +160,8 @@ def counted_dynamodb() -> Iterator[str]:
         client.create_table(TableName=IDEMPOTENCY_TABLE, BillingMode="PAY_PER_REQUEST",  # Powertools' defaults
                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(endpoint, _Counts()))
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name="dynamodb-proxy", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with DynamoProxy(endpoint) as proxy:  # the tests' proxy: it counts, and serves GET /__counts
+            yield proxy.endpoint
 
 
 def dynamodb_calls(proxy: str) -> Counter[str]:
