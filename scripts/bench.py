@@ -172,7 +172,7 @@ def dynamodb_calls(proxy: str) -> Counter[str]:
 # --- the environment of a side: what Lambda sets, not this machine's variables -------------------------
 
 def environment(customer_url: str, pycache: str) -> dict[str, str]:
-    """What a deployment sets (SPEC section 5) pointed at our customer, beside the variables Lambda's runtime sets
+    """What a deployment sets pointed at our customer, beside the variables Lambda's runtime sets
     (not this machine's: requests reads the environment on every call, so its size is part of the cost)."""
     # Lambda's own variables (AWS_LAMBDA_FUNCTION_NAME aside: with it, the plug refuses LEDGER=sqlite:).
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": ":UTC",
@@ -495,6 +495,88 @@ def report_memory(marks: dict[str, list[float]]) -> None:
               + f" MB   ({last - first:+.1f} MB from {MEMORY_MARKS[0]:,} to {MEMORY_MARKS[-1]:,} leads: {verdict})")
 
 
+# --- 5. what logging a lead costs: the plug's log setup against Powertools' Logger and Metrics ---------------
+
+LOG_LEADS = 3_000
+_MOVES = (("received", "validated", "validate"), ("validated", "translated", "translate"),
+          ("translated", "sent", "send"), ("sent", "accepted", "accept"))
+
+
+def logs_child(count: int) -> None:
+    """In a fresh process: one lead's log lines (4 transitions and its EMF line), `count` times, written by the
+    plug's own setup (`translog`, `metrics`) and by Powertools' `Logger` and `Metrics` as their documentation
+    shows them (one `Logger`, `logger.info(..., extra=...)`; one `Metrics`, dimensions and metrics added per
+    lead, `flush_metrics()`), alternated in blocks; CPU seconds per lead of each, the median block."""
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from dispatcher import translog
+    from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
+
+    for name in ("leadplug.transitions", "leadplug.metrics"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(_devnull)
+    settings = MetricsSettings.from_environ(os.environ)
+    ours = LeadMetrics(settings)
+    logger = Logger(service=settings.service, stream=_devnull, utc=True, use_rfc3339=True)
+    metrics = Metrics(namespace=settings.namespace, service=settings.service)
+
+    def plug_lead(index: int) -> None:
+        trace = f"trace-{index}"
+        for source, dest, trigger in _MOVES:
+            translog.transition(lead_id=f"lead-{index}", trace_id=trace, source=source, dest=dest, trigger=trigger,
+                                reason="created" if dest == "accepted" else None, elapsed_ms=1.5)
+        ours.lead_ended(LeadFacts("accepted", "created", 12.5, False, trace))
+
+    def powertools_lead(index: int) -> None:
+        trace = f"trace-{index}"
+        for source, dest, trigger in _MOVES:
+            logger.info("%s -> %s", source, dest, extra={
+                "lead_id": translog.mask_id(f"lead-{index}"), "trace_id": trace, "from": source, "to": dest,
+                "trigger": trigger, "reason": "created" if dest == "accepted" else None, "elapsed_ms": 1.5})
+        metrics.add_dimension(name="Customer", value=settings.customer)
+        metrics.add_dimension(name="State", value="accepted")
+        metrics.add_dimension(name="Reason", value="created")
+        metrics.add_dimensions(Customer=settings.customer)
+        metrics.add_metric(name="Leads", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ResponseTime", unit=MetricUnit.Milliseconds, value=12.5)
+        metrics.add_metric(name="Replays", unit=MetricUnit.Count, value=0)
+        metrics.add_metadata(key="trace_id", value=trace)
+        metrics.flush_metrics()
+
+    blocks: dict[str, list[float]] = {"plug": [], "powertools": []}
+    stdout, sys.stdout = sys.stdout, _devnull  # Powertools' Metrics prints its line
+    try:
+        for index in range(8):
+            for label, lead in (("plug", plug_lead), ("powertools", powertools_lead))[:: 1 if index % 2 else -1]:
+                started = time.process_time()
+                for number in range(count // 4):
+                    lead(number)
+                blocks[label].append((time.process_time() - started) / (count // 4))
+    finally:
+        sys.stdout = stdout
+    print("BENCH", json.dumps({label: statistics.median(found[1:]) for label, found in blocks.items()}), flush=True)
+
+
+def logs_cost(env: dict[str, str], count: int) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--logs-child", "--leads", str(count)], env=env,
+                          capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"the log measure failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix("BENCH "))
+
+
+def report_logs(figures: dict[str, float], results: dict[str, list[dict[str, Any]]] | None) -> None:
+    ours, powertools = figures["plug"] * 1e6, figures["powertools"] * 1e6
+    line = (f"\n5. one lead's log lines (4 transitions, 1 EMF line), CPU per lead: the plug's setup {ours:.1f} us, "
+            f"Powertools' Logger and Metrics as documented {powertools:.1f} us ({powertools - ours:+.1f} us")
+    if results and "peer" in results:
+        line += f", {(powertools - ours) / (median_of(results['peer'], 'new', 'cpu') * 1e6):+.1%} of the peer's lead"
+    print(line + ")")
+
+
 # --- 4. the targets ------------------------------------------------------------------------------------
 
 def report_targets(results: dict[str, list[dict[str, Any]]],
@@ -629,6 +711,7 @@ def main() -> int:
     parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--profile-child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--logs-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_customer:
         serve_customer()
@@ -641,6 +724,9 @@ def main() -> int:
         return 0
     if args.profile_child:
         profile_child(args.profile_child, args.leads)
+        return 0
+    if args.logs_child:
+        logs_child(args.leads)
         return 0
     if args.quick:
         args.leads, args.dynamodb_leads, args.rounds, args.warmup, args.replays, args.runs = 100, 10, 2, 20, 5, 3
@@ -693,6 +779,8 @@ def run(args: argparse.Namespace) -> None:
                         path.chmod(path.stat().st_mode | stat.S_IWUSR)
             if marks is not None:
                 report_memory(marks)
+            if not args.coldstart_only:
+                report_logs(logs_cost(local("plug"), LOG_LEADS // 10 if args.quick else LOG_LEADS), results)
             report_targets(results or {}, cold)
     print(f"\n(the benchmark took {time.perf_counter() - started:.0f} s; load average now "
           f"{' '.join(f'{load:.2f}' for load in os.getloadavg())})")
