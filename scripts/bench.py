@@ -73,8 +73,8 @@ SIDES: dict[str, tuple[str, str, bool]] = {
 }
 LOCAL_SIDES = ("peer", "plug", "plug-sqlite")
 DYNAMODB_SIDES = ("peer-powertools", "plug-dynamodb")
-# Every log a side writes per lead: the plug's transition log and its metric (EMF) line, the peer's line.
-LOGGERS = {"plug": ("leadplug.transitions", "leadplug.metrics"), "baseline": ("bench_baseline",)}
+# Every log a side writes per lead: the plug's one handler (its transition lines and its metric line), the peer's line.
+LOGGERS = {"plug": ("leadplug",), "baseline": ("bench_baseline",)}
 
 # Issue 23's targets.
 NO_LEDGER_RATIO, SQLITE_ADDED_US, DYNAMODB_RATIO, CALLS_NEW, CALLS_REPLAY, COLD_RATIO = 1.1, 300, 1.1, 3, 1, 1.1
@@ -513,7 +513,7 @@ def logs_child(count: int) -> None:
     from dispatcher import translog
     from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 
-    for name in ("leadplug.transitions", "leadplug.metrics"):
+    for name in LOGGERS["plug"]:
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(_devnull)
