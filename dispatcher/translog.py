@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 from dispatcher.privacy import mask_id
@@ -33,15 +33,29 @@ JSON_LINE = {"json_line": True}  # `extra` of a record whose message is one JSON
 
 class JsonFormatter(logging.Formatter):
     """A record's `fields` (or its message) as one JSON object, with `ts` in RFC 3339 UTC; a `JSON_LINE`
-    record's message as it is."""
+    record's message as it is.
+
+    The time of day is formatted once a second, and one JSON encoder serves every line: together half the cost
+    of a line's formatting, four lines a lead."""
+
+    _encode = json.JSONEncoder(ensure_ascii=False).encode
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
         if getattr(record, "json_line", False):
             return record.getMessage()
         fields = getattr(record, "fields", None) or {"level": record.levelname, "logger": record.name,
                                                      "message": record.getMessage()}
-        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        return json.dumps({**fields, "ts": stamp.replace("+00:00", "Z")}, ensure_ascii=False)
+        return self._encode({**fields, "ts": self.timestamp(record)})
+
+    def timestamp(self, record: logging.LogRecord) -> str:
+        """`2026-12-03T14:06:28.123Z`: the record's time in UTC, to the millisecond."""
+        second, text = self._second
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{int(record.msecs):03d}Z"
 
 
 def _set_up() -> logging.Logger:
