@@ -14,6 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs
 
+# A sandbox module's `MAKE_RUN`, read by sandbox/__main__.py: name -> (class name, port, keyword arguments).
+MakeRun = dict[str, tuple[str, int, dict[str, Any]]]
+
 
 @dataclass
 class Received:
