@@ -280,19 +280,16 @@ def _accepting_plug(plug_for: Any, tmp_path: Path, customer: _Accepting, ledger:
 def test_an_accepted_lead_whose_settle_meets_a_locked_sqlite_file_is_replayed_not_sent_again(plug_for, tmp_path):
     path = tmp_path / "ledger.sqlite3"
     blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    release = threading.Event()
 
     def lock_the_file() -> None:  # another process takes the write lock while the customer answers
         blocker.execute("BEGIN IMMEDIATE")
-        threading.Timer(5.0, release.set).start()
 
     with _Accepting(lock_the_file) as customer:
         plug = _accepting_plug(plug_for, tmp_path, customer, f"sqlite:{path}")
         lead = make_lead()
         first = plug.post(lead)
         again = plug.post(lead)  # at once: the settle is still waiting for the file
-        release.wait(10)
-        blocker.execute("COMMIT")
+        blocker.execute("COMMIT")  # the other process lets go only once both answers are out
         blocker.close()
         deadline = time.monotonic() + 30
         while len(PENDING) and time.monotonic() < deadline:

@@ -93,6 +93,15 @@ def test_the_generated_code_is_ruff_clean(project):
     assert result.returncode == 0, result.stdout
 
 
+def test_the_generated_code_passes_the_type_check_and_has_no_dead_code(project):
+    generated = [pattern.format(name) for name in ("acme_crm", LONG) for pattern in GENERATED
+                 if pattern.endswith(".py")]
+    typed = run(project, str(BIN / "mypy"), "--follow-imports=silent", *generated)  # the rest is make lint's
+    assert typed.returncode == 0, typed.stdout
+    dead = run(project, str(BIN / "vulture"))
+    assert dead.returncode == 0, dead.stdout
+
+
 def test_no_shared_file_changes_but_the_stages_and_the_module_map(generation):
     _project, before, after = generation
     changed = {path for path in before if after.get(path) != before[path]}
