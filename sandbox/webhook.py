@@ -31,7 +31,7 @@ _FRENCH_PHONE = re.compile(r"^0[1-9][0-9]{8}$")
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
 MAKE_RUN: MakeRun = {"acme-json": ("WebhookSandbox", 8003, {"dialect": "json"}),
-            "solaris-form": ("WebhookSandbox", 8004, {"dialect": "form"})}
+                     "solaris-form": ("WebhookSandbox", 8004, {"dialect": "form"})}
 
 
 class WebhookSandbox(LeadSandbox):

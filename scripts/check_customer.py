@@ -213,8 +213,8 @@ def preview(integration: Webhook, body: Any) -> str:
                 text = text.replace(form, "****")
         return text
 
-    body = prepared.body
-    body_bytes = body if isinstance(body, bytes) else body.encode("utf-8") if isinstance(body, str) else b""
+    sent = prepared.body
+    body_bytes = sent if isinstance(sent, bytes) else sent.encode("utf-8") if isinstance(sent, str) else b""
     charset = integration.charset or "utf-8"
     lines = [f"{prepared.method} {masked(prepared.url or '')}"]
     lines += [f"{name}: {masked(str(value))}" for name, value in prepared.headers.items()]

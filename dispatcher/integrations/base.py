@@ -129,8 +129,8 @@ class FindFurther:
 
 @runtime_checkable
 class Finder(Protocol):
-    """What an integration adds where the customer's API can look a lead up: a lead in doubt that it
-finds is answered accepted, not sent again."""
+    """What an integration adds where the customer's API can look a lead up: a lead in doubt that it finds is
+    answered accepted, not sent again."""
 
     def find_request(self, lead: Lead, since: datetime) -> CustomerRequest | None:
         """The request that looks for a lead like this one created since `since` (None: no search); pure."""
