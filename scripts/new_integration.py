@@ -159,12 +159,13 @@ def scaffold(name: str, title: str, *, oauth: bool = False) -> list[tuple[str, s
         raise CannotWrite(f"{name} is already there ({', '.join(taken) or 'a stage of that name'}): nothing written")
     values = {"name": name, "Name": class_name, "NAME": name.upper(), "title": title, "port": port, "oauth": oauth}
     rendered = {template: render(template, values) for template in targets}
+    module_map = mapped(MODULE_MAP.read_text(encoding="utf-8"), name, title)  # before anything is written
     stages["stages"][f"{name}-dev"] = dev_stage(name, port, oauth)
     for template, (path, _) in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rendered[template], encoding="utf-8")
     STAGES.write_text(json.dumps(stages, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    MODULE_MAP.write_text(mapped(MODULE_MAP.read_text(encoding="utf-8"), name, title), encoding="utf-8")
+    MODULE_MAP.write_text(module_map, encoding="utf-8")
     formatted(path for path, _ in targets.values() if path.suffix == ".py")
     return [*((str(path.relative_to(ROOT)), what) for path, what in targets.values()),
             (".chalice/config.json", f"the {name}-dev stage, pointed at port {port}, a {DEV_TIMEOUT_S} s timeout"),
