@@ -273,7 +273,8 @@ def _accepting_plug(plug_for: Any, tmp_path: Path, customer: _Accepting, ledger:
               "examples": [CREATED_EXAMPLE]}
     path = tmp_path / "accepting.json"
     path.write_text(json.dumps(config), encoding="utf-8")
-    return plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "1",
+    # the customer answers at once: 2 s is room for the ledger's first calls on a loaded machine, not a wait
+    return plug_for({**COMMON, "CUSTOMER": "webhook", "WEBHOOK_CONFIG": str(path), "CUSTOMER_TIMEOUT_S": "2",
                      "LEDGER": ledger, "HEALTH_FAILURES": "0"}, lambda_timeout=3)
 
 
