@@ -29,10 +29,6 @@ class Deadline:
     def answer_remaining(self) -> float:
         return max(0.0, self.answer_at - time.monotonic())
 
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() >= self.customer_at
-
 
 def lead_deadline(customer_timeout_s: float, lambda_context: Any = None,
                   request_epoch_ms: float | None = None) -> Deadline:

@@ -1,4 +1,4 @@
-"""The two envelopes of SPEC section 4, built from an outcome, the request shown and the customer's answer."""
+"""The success and the error envelopes, built from an outcome, the request shown and the customer's answer."""
 
 from __future__ import annotations
 
