@@ -20,7 +20,9 @@ written to /dev/null. Sides and what is printed:
    /var/task, then boto3 and botocore as Lambda's runtime has them), the peer's app.py in a copy of the same
    folder; the plug with `LEDGER=dynamodb:` too (boto3's import and client); alternated, medians;
 3. peak memory (ru_maxrss) after import, 1,000 and 10,000 leads, each side alone in a fresh process;
-4. the targets of issue 23, PASS or FAIL (never asserted by a test: a shared 2-core VM moves timings by 10 %).
+4. the targets of issue 23, PASS or FAIL (never asserted by a test: a shared 2-core VM moves timings by 10 %);
+5. one lead's log lines (4 transitions, 1 EMF line) written by the plug's one log setup and by Powertools'
+   `Logger` and `Metrics` as their documentation shows, CPU per lead (why the plug keeps its own).
 
 `--profile` prints where the plug's time goes beside the peer's (cProfile, the steps of a lead); `--quick`
 is a smoke run of a few seconds.
@@ -110,6 +112,7 @@ class _Customer(asyncio.Protocol):
             self._answer(head.split(" ", 2)[1])
 
     def _answer(self, path: str) -> None:
+        body: dict[str, Any]
         if path.endswith("/oauth2/token"):
             status, body = "200 OK", {"access_token": TOKEN, "instance_url": self.base_url, "token_type": "Bearer"}
         else:
