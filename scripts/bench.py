@@ -782,9 +782,11 @@ def run(args: argparse.Namespace) -> None:
                         path.chmod(path.stat().st_mode | stat.S_IWUSR)
             if marks is not None:
                 report_memory(marks)
-            if not args.coldstart_only:
-                report_logs(logs_cost(local("plug"), LOG_LEADS // 10 if args.quick else LOG_LEADS), results)
+            log_leads = LOG_LEADS // 10 if args.quick else LOG_LEADS
+            logs = None if args.coldstart_only else logs_cost(local("plug"), log_leads)
             report_targets(results or {}, cold)
+            if logs is not None:
+                report_logs(logs, results)
     print(f"\n(the benchmark took {time.perf_counter() - started:.0f} s; load average now "
           f"{' '.join(f'{load:.2f}' for load in os.getloadavg())})")
 
