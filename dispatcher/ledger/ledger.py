@@ -21,12 +21,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatcher import privacy
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
 from dispatcher.ledger.pending import PendingSettles
 from dispatcher.ledger.store import MIN_CALL_S, Item, NoTimeLeft, Store, StoreUnavailable, within
 from dispatcher.outcome import Outcome
+from dispatcher.privacy import Masker
 from dispatcher.reasons import MayHold, Reason, ending_of
 
 DEFAULT_TTL_S = 7 * 24 * 3600
@@ -225,15 +225,16 @@ class Ledger:
         return Claim(key, version, fingerprint, record, previous)
 
     def settle(self, claim: Claim, outcome: Outcome, status: int, envelope: dict[str, Any], sent: bool,
-               within_s: float | None = None) -> bool:
+               masker: Masker, within_s: float | None = None) -> bool:
         """Remember how this attempt ended (one write); an in-doubt lead that this attempt did not send stays in
-        doubt. The write may take `within_s` (default: the store's own budget), retries included; one that
-        still fails is handed to the pending settles (retried after the answer): False then."""
+        doubt. The envelope is stored masked with the lead's `masker`. The write may take
+        `within_s` (default: the store's own budget), retries included; one that still fails is handed to the
+        pending settles (retried after the answer): False then."""
         holds = _holds(outcome, sent)
         if holds == HOLDS_NO and claim.in_doubt and not sent:
             holds = HOLDS_DOUBT
         record = {**claim.record, "phase": SETTLED, "state": outcome.state, "reason": outcome.reason,
-                  "status": status, "holds": holds, "sent": sent, "envelope": _stored(envelope)}
+                  "status": status, "holds": holds, "sent": sent, "envelope": _stored(envelope, masker)}
         if holds == HOLDS_DOUBT and not sent and claim.previous_attempt is not None:
             record["trace_id"], record["at"] = claim.previous_attempt["trace_id"], claim.previous_attempt["at"]
             record["reason"] = claim.previous_attempt["reason"]  # the attempt in doubt is still the one to find
@@ -293,14 +294,16 @@ def _in_progress() -> Outcome:
     return Outcome.of(Reason.IN_PROGRESS, "This lead is being delivered by another request right now; retry later")
 
 
-def _stored(envelope: dict[str, Any]) -> dict[str, Any]:
+def _stored(envelope: dict[str, Any], masker: Masker) -> dict[str, Any]:
     """The envelope as the ledger keeps it: masked with the lead's own values, without request_details, and
     without a customer's answer too big for a DynamoDB item (400 KB): its status is kept, the body dropped."""
     kept = {key: value for key, value in envelope.items() if key != "request_details"}
-    if len(json.dumps(kept)) > MAX_STORED_BYTES:  # before masking: masking a megabyte is wasted time
+    text = json.dumps(kept)
+    if len(text) > MAX_STORED_BYTES:  # before masking: masking a megabyte is wasted time
         details = kept.get("response_details") or {}
         kept["response_details"] = {"http_status_code": details.get("http_status_code"), "truncated": True}
-    masked = privacy.mask_deep(kept)
+        text = json.dumps(kept)
+    masked = masker.mask_json(kept, text)
     if "customer_lead_id" in kept:  # the customer's own id, exactly: a replay gives it back (SPEC section 8)
         masked["customer_lead_id"] = kept["customer_lead_id"]
     return masked

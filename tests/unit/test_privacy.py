@@ -17,9 +17,7 @@ LEAD = {"id": "pilot-7f3a9c", "first_name": "Élodie", "last_name": "Dupré", "e
 
 @pytest.fixture
 def learnt():
-    with privacy.masking():
-        privacy.learn(LEAD)
-        yield
+    return privacy.Masker(LEAD)
 
 
 PHONES = ["+33698765432", "+34612345678", "+212612345678", "+420601123456", "+36201234567", "+40721234567",
@@ -33,19 +31,17 @@ def test_every_form_the_plug_writes_a_phone_in_is_masked(phone, transform):
     """Whatever country and whichever of the webhook format's phone transforms: at most a country code or a
     trunk prefix is left readable, never the number."""
     written = TRANSFORMS[transform](phone)
-    with privacy.masking():
-        privacy.learn({**LEAD, "phone": phone})
-        masked = privacy.mask_text(f"tel={written};")
-        assert privacy.MASK in masked
-        assert len(re.sub(r"\D", "", masked)) <= 4, masked
-        assert privacy.reveals(f"TEL_{re.sub(r'[^0-9]', '', written)}")
+    masker = privacy.Masker({**LEAD, "phone": phone})
+    masked = masker.mask_text(f"tel={written};")
+    assert privacy.MASK in masked
+    assert len(re.sub(r"\D", "", masked)) <= 4, masked
+    assert masker.reveals(f"TEL_{re.sub(r'[^0-9]', '', written)}")
 
 
 def test_an_id_holding_the_phones_digits_stays_whole():
-    with privacy.masking():
-        privacy.learn({**LEAD, "id": "lead-3098765432", "phone": "+33698765432"})
-        assert privacy.mask_text("lead-3098765432 ended") == "lead-3098765432 ended"
-        assert privacy.mask_text("order 98765432") == "order [masked]"
+    masker = privacy.Masker({**LEAD, "id": "lead-3098765432", "phone": "+33698765432"})
+    assert masker.mask_text("lead-3098765432 ended") == "lead-3098765432 ended"
+    assert masker.mask_text("order 98765432") == "order [masked]"
 
 
 def test_a_phone_not_in_e164_derives_nothing():
@@ -54,7 +50,7 @@ def test_a_phone_not_in_e164_derives_nothing():
 
 
 def test_other_numbers_stay_readable(learnt):
-    assert privacy.mask_text("order 20261203, HTTP 422, id 00Q5e00000AbCdE") == \
+    assert learnt.mask_text("order 20261203, HTTP 422, id 00Q5e00000AbCdE") == \
         "order 20261203, HTTP 422, id 00Q5e00000AbCdE"
 
 
@@ -69,29 +65,28 @@ def test_other_numbers_stay_readable(learnt):
     pytest.param("ELODIE@EXEMPLE.FR is taken", id="upper-cased-email"),
 ])
 def test_every_derived_form_is_masked(learnt, text):
-    masked = privacy.mask_text(text)
+    masked = learnt.mask_text(text)
     assert privacy.MASK in masked
     for form in ("0698765432", "06 98 76 54 32", "33698765432", "DUPRÉ", "Dupré", "Élodie", "ÉLODIE", "EXEMPLE"):
         assert form.lower() not in masked.lower()
 
 
-def test_a_value_inside_an_id_stays_whole(learnt):
-    with privacy.masking():
-        privacy.learn({"first_name": "Ed", "last_name": "Li"})
-        assert privacy.mask_text("00Q5e00000EdbLiAAO") == "00Q5e00000EdbLiAAO"
+def test_a_value_inside_an_id_stays_whole():
+    assert privacy.Masker({"first_name": "Ed", "last_name": "Li"}).mask_text("00Q5e00000EdbLiAAO") == \
+        "00Q5e00000EdbLiAAO"
 
 
 def test_no_pattern_is_compiled_for_a_text_without_the_leads_values(learnt):
-    assert privacy.mask_known("Lead ended refused/OUT_OF_AREA, HTTP 422") == "Lead ended refused/OUT_OF_AREA, HTTP 422"
-    assert privacy._personal_pattern.get() is None  # looked for, not compiled
-    assert privacy.mask_known("for dupré") == "for [masked]"
-    assert privacy._personal_pattern.get() is not None  # compiled once a value is there, then kept for the lead
+    assert learnt.mask_known("Lead ended refused/OUT_OF_AREA, HTTP 422") == "Lead ended refused/OUT_OF_AREA, HTTP 422"
+    assert not learnt.compiled  # looked for, not compiled
+    assert learnt.mask_known("for dupré") == "for [masked]"
+    assert learnt.compiled  # compiled once a value is there, then kept for the lead
 
 
 def test_the_look_first_mask_masks_as_the_pattern_alone_would(learnt):
     pattern = privacy._whole_values(privacy.personal_values(LEAD), privacy.phone_digits(LEAD["phone"]))
     texts = ["Élodie Dupré, 06 98 76 54 32", "nothing personal", "ÉLODIE_DUPRÉ", "elodie@exemple.fr!", "Dupréville"]
-    assert [privacy.mask_known(text) for text in texts] == [pattern.sub(privacy.MASK, text) for text in texts]
+    assert [learnt.mask_known(text) for text in texts] == [pattern.sub(privacy.MASK, text) for text in texts]
 
 
 @pytest.mark.parametrize(("token", "reveals"), [
@@ -103,7 +98,7 @@ def test_the_look_first_mask_masks_as_the_pattern_alone_would(learnt):
     pytest.param("OUT_OF_AREA", False, id="another-clean-code"),
 ])
 def test_a_code_made_of_the_lead_is_revealing(learnt, token, reveals):
-    assert privacy.reveals(token) is reveals
+    assert learnt.reveals(token) is reveals
 
 
 @pytest.mark.parametrize(("raw", "token"), [
