@@ -311,9 +311,9 @@ def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, result: LeadRes
     if change is None:
         return
     plug.health.log(change, lead.trace_id)
-    message = (f"Delivery to {plug.health.customer} paused after repeated failures ({change.reason})"
-               if change.kind == "paused" else f"Delivery to {plug.health.customer} resumed")
-    plug.reporter.report("warning", message, {"customer": plug.health.customer, "trace_id": lead.trace_id,
+    message = (f"Delivery to {plug.customer_name} paused after repeated failures ({change.reason})"
+               if change.kind == "paused" else f"Delivery to {plug.customer_name} resumed")
+    plug.reporter.report("warning", message, {"customer": plug.customer_id, "trace_id": lead.trace_id,
                                               "health": change.kind}, masker, timeout_s=deadline.answer_remaining())
 
 
