@@ -27,12 +27,18 @@ MAX_FIND_REQUESTS = 8  # a search in several requests is bounded (the deadline b
 
 
 def exchange(integration: Integration, request: CustomerRequest | Chain, send: Send, *,
-             on_sent: Callable[[], None], memory: StepMemory | None = None,
-             in_doubt_since: datetime | None = None) -> tuple[Outcome, Answer]:
-    """The outcome of the lead and the answer that decided it (LeadEnded, from the transport, when none came)."""
+             on_sent: Callable[[], None], lead: Lead, ledger: Ledger | None = None,
+             claim: Claim | None = None) -> tuple[Outcome, Answer]:
+    """The outcome of the lead and the answer that decided it (LeadEnded, from the transport, when none came).
+    A chain's steps are remembered beside the ledger's `claim` on the `lead` (nothing without a ledger: double
+    sends were accepted)."""
     if isinstance(request, CustomerRequest):
         single = send(request, on_sent)
         return integration.classify(single), single
+    memory = in_doubt_since = None
+    if ledger is not None and claim is not None:
+        memory = StepMemory(ledger.store, ledger.customer, lead["id"], claim.fingerprint, ledger.ttl_s)
+        in_doubt_since = claim.since if claim.in_doubt else None
     results: dict[str, dict[str, Any]] = memory.recall() if memory is not None else {}
     for step in request.steps:
         if step.remembered and step.name in results:
@@ -51,15 +57,6 @@ def exchange(integration: Integration, request: CustomerRequest | Chain, send: S
         if step.remembered and memory is not None:
             memory.remember(step.name, read)
     raise RuntimeError(f"the chain of {integration.name} ended without an outcome (its last step must give one)")
-
-
-def memory_of(ledger: Ledger | None, lead: Lead, claim: Claim | None) -> dict[str, Any]:
-    """`exchange`'s memory and in-doubt arguments for this lead: its steps are remembered beside the ledger's
-    claim (nothing without a ledger: double sends were accepted)."""
-    if ledger is None or claim is None:
-        return {}
-    return {"memory": StepMemory(ledger.store, ledger.customer, lead["id"], claim.fingerprint, ledger.ttl_s),
-            "in_doubt_since": claim.since if claim.in_doubt else None}
 
 
 def find(finder: Finder, lead: Lead, since: datetime, send: Send) -> tuple[str | int, Answer] | None:

@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import MappingProxyType
@@ -30,7 +31,7 @@ from dispatcher.errors import CustomerFailure, InvalidLead, LeadEnded
 from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
 from dispatcher.ledger import Claim, Replay, StoreUnavailable
 from dispatcher.ledger.store import within
-from dispatcher.machine import Journey, Trigger, journey
+from dispatcher.machine import Journey, Trigger
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 from dispatcher.outcome import Outcome
 from dispatcher.plug import Plug
@@ -180,16 +181,15 @@ def journey_steps(lead: Journey, plug: Plug, body: Any, masker: Masker, deadline
                                                                                  * plug.customer_timeout_s):
                 raise LeadEnded(Outcome.of(Reason.IN_PROGRESS, "Another request's attempt at this lead ended in "
                                                                "doubt too late to send it again now; retry later"))
-        if plug.health is not None:
-            with within(deadline.remaining()):
+        with _bounded(plug, deadline.remaining):  # the health's and a chain's step memory's store calls too
+            if plug.health is not None:
                 probe = plug.health.admit(deadline.answer_remaining())
-        try:
-            with within(deadline.remaining()):  # a chain's step memory writes to the store: bounded too
+            try:
                 outcome, answer = chain.exchange(
                     plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
-                    on_sent=lead.request_left, **chain.memory_of(plug.ledger, valid_lead, claim))
-        finally:
-            lead.exchange_ended()
+                    on_sent=lead.request_left, lead=valid_lead, ledger=plug.ledger, claim=claim)
+            finally:
+                lead.exchange_ended()
         answered = True
         if plug.ledger is not None and lead.response_ms is not None:
             plug.ledger.round_trips.observe(lead.response_ms / 1000)
@@ -207,6 +207,12 @@ def journey_steps(lead: Journey, plug: Plug, body: Any, masker: Masker, deadline
                           probe=probe, answered=answered, log=log, bug=sys.exc_info())  # type: ignore[arg-type]
 
 
+def _bounded(plug: Plug, seconds: Callable[[], float]) -> AbstractContextManager[None]:
+    """Bound the store calls of the block to `seconds()` from now; without a ledger there are none to bound (the
+    health then lives in this container's memory)."""
+    return within(seconds()) if plug.ledger is not None else nullcontext()
+
+
 def _read(raw_body: bytes | str | None) -> tuple[Any, InvalidLead | None]:
     """The body as JSON, or why it cannot be read (a lead that is not UTF-8 JSON, too large...)."""
     try:
@@ -221,42 +227,44 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
     trace_id = str(getattr(lambda_context, "aws_request_id", "") or uuid.uuid4())
     body, unreadable = _read(raw_body)
     masker = Masker(body)  # the lead's personal values; the plug's credentials once the plug is there
-    with journey(trace_id) as lead:
-        plug: Plug | None = None
-        deadline: Deadline | None = None
-        result: LeadResult | None = None
-        exc_info: ExcInfo | None = None
-        try:
-            plug = plug_of()
-            masker.learn_credentials(plug.credentials)
-            deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
-            result = journey_steps(lead, plug, body, masker, deadline, unreadable)
-            exc_info = result.bug
-            if exc_info is None:
-                masker.learn_credentials(plug.credentials)  # a token fetched during the exchange, say
-                outcome = result.outcome
-                if outcome.state == State.REFUSED and masker.reveals(outcome.reason):  # a code made of the data
-                    outcome = replace(outcome, reason=Reason.REFUSED)
-                status = ending_of(outcome.state, outcome.reason).status  # UnknownEnding: a bug of ours
-                lead.end(outcome.state, outcome.reason, by=result.ended_by, log=result.log)
-                delivery = _answer(result, outcome, status, result.answer, masker)
-        except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported and logged
-            exc_info = sys.exc_info()  # type: ignore[assignment]
-        if exc_info is not None:
-            # the cause, on the deployment's own log too (masked), whether or not Rollbar is set up
-            log_failure("plug_cannot_start" if plug is None else Reason.INTERNAL_ERROR.value, exc_info, masker,
-                        customer=plug.customer_id if plug is not None else "unset", trace_id=trace_id,
-                        lead_id=lead.lead_id)
-            outcome = Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
-            result = result or LeadResult(outcome)
-            if not lead.ended:
-                lead.end(outcome.state, outcome.reason, log=result.log)
-            delivery = _answer(result, outcome, ENDINGS[Reason.INTERNAL_ERROR].status, None, masker)
-        if plug is not None and deadline is not None:
-            _after_the_answer(plug, deadline, lead, result or LeadResult(outcome), outcome, delivery, masker)
-            _report(plug, deadline, lead, delivery, exc_info, masker)
-        _measure(plug, lead, delivery)
-        return delivery
+    lead = Journey(trace_id)
+    plug: Plug | None = None
+    deadline: Deadline | None = None
+    result: LeadResult | None = None
+    exc_info: ExcInfo | None = None
+    try:
+        plug = plug_of()
+        masker.learn_credentials(plug.credentials)
+        deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
+        result = journey_steps(lead, plug, body, masker, deadline, unreadable)
+        exc_info = result.bug
+        if exc_info is None:
+            masker.learn_credentials(plug.credentials)  # a token fetched during the exchange, say
+            outcome = result.outcome
+            if outcome.state == State.REFUSED and masker.reveals(outcome.reason):  # a code made of the data
+                outcome = replace(outcome, reason=Reason.REFUSED)
+            ending = ending_of(outcome.state, outcome.reason)  # UnknownEnding: a bug of ours
+            lead.end(outcome.state, outcome.reason, by=result.ended_by, log=result.log)
+            delivery = _answer(result, outcome, ending.status, result.answer, masker)
+    except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported and logged
+        exc_info = sys.exc_info()  # type: ignore[assignment]
+    if exc_info is not None:
+        # the cause, on the deployment's own log too (masked), whether or not Rollbar is set up
+        log_failure("plug_cannot_start" if plug is None else Reason.INTERNAL_ERROR.value, exc_info, masker,
+                    customer=plug.customer_id if plug is not None else "unset", trace_id=trace_id,
+                    lead_id=lead.lead_id)
+        outcome = Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
+        ending = ENDINGS[Reason.INTERNAL_ERROR]
+        result = result or LeadResult(outcome)
+        if not lead.ended:
+            lead.end(outcome.state, outcome.reason, log=result.log)
+        delivery = _answer(result, outcome, ending.status, None, masker)
+    if plug is not None and deadline is not None:
+        _after_the_answer(plug, deadline, lead, result or LeadResult(outcome), outcome, delivery, masker)
+        if ending.rollbar_level is not None:
+            _report(plug, deadline, lead, delivery, ending.rollbar_level, exc_info, masker)
+    _measure(plug, lead, delivery)
+    return delivery
 
 
 def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, result: LeadResult, outcome: Outcome,
@@ -266,14 +274,14 @@ def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, result: Lea
     busy timeout), in this thread: no thread per lead. A settle that does not land in that time is retried
     after the answer by the pending settles' one worker (dispatcher/ledger/pending.py)."""
     budget = max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S)
-    for name, step in (("ledger", lambda: _settle(plug, lead, result, outcome, delivery, budget, masker)),
-                       ("health", lambda: _watch_health(plug, deadline, lead, result, outcome, delivery, masker))):
-        try:
-            with within(max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S)):
+    with _bounded(plug, lambda: budget):  # one end for both: the answer's time left, less what answering takes
+        for name, step in (("ledger", lambda: _settle(plug, lead, result, outcome, delivery, budget, masker)),
+                           ("health", lambda: _watch_health(plug, deadline, lead, result, outcome, delivery, masker))):
+            try:
                 step()
-        except Exception as exc:  # noqa: BLE001 - the lead has its answer; the log says what was not recorded
-            logging.getLogger("leadplug").error("%s not recorded for trace %s: %s", name, lead.trace_id,
-                                                type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - the lead has its answer; the log says what was not recorded
+                logging.getLogger("leadplug").error("%s not recorded for trace %s: %s", name, lead.trace_id,
+                                                    type(exc).__name__)
 
 
 def _answer(result: LeadResult, outcome: Outcome, status: int, answer: Answer | None, masker: Masker) -> Delivery:
@@ -326,12 +334,10 @@ def _measure(plug: Plug | None, lead: Journey, delivery: Delivery) -> None:
                                  replayed=delivery.replayed, trace_id=lead.trace_id))
 
 
-def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, exc_info: ExcInfo | None,
-            masker: Masker) -> None:
-    """Report the end as the reason table says (a bug as an error with its traceback), within the answer's time."""
-    level = ending_of(delivery.state, delivery.reason).rollbar_level
-    if level is None:
-        return
+def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, level: str,
+            exc_info: ExcInfo | None, masker: Masker) -> None:
+    """Report the end at the level the reason table says (a bug as an error with its traceback), within the
+    answer's time."""
     facts = {"lead_id": lead.lead_id, "trace_id": lead.trace_id, "state": delivery.state,
              "reason": delivery.reason, "status": delivery.status}
     message = INTERNAL_ERROR_MESSAGE if exc_info else f"Lead ended {delivery.state}/{delivery.reason}"

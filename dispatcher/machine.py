@@ -87,7 +87,9 @@ class Journey:
         self.reason: str | None = None  # set by the move that ends the lead
         self.started = time.perf_counter()
         self.sent_at: float | None = None  # when the request left (perf_counter)
-        self.answered_at: float | None = None  # when the exchange with the customer ended, answered or not
+        # The customer's response time: from the request leaving to the exchange's end (answered or not, timed
+        # out, reset); None if it never left
+        self.response_ms: float | None = None
 
     def identify(self, lead_id: str | None, masker: Masker) -> None:
         """The lead's id, once read (None when the body holds no valid one); the log shows it unless it is
@@ -103,13 +105,6 @@ class Journey:
     def sent(self) -> bool:
         """The lead's request left: the customer may hold the lead, whatever happened next."""
         return self.sent_at is not None
-
-    @property
-    def response_ms(self) -> float | None:
-        """The customer's response time: from the request leaving to the exchange's end; None if it never left."""
-        if self.sent_at is None or self.answered_at is None:
-            return None
-        return round((self.answered_at - self.sent_at) * 1000, 3)
 
     def trigger(self, name: str, **facts: Any) -> bool:
         """Fire the move `name` (MachineError if the current state does not allow it), as transitions'
@@ -154,7 +149,8 @@ class Journey:
 
     def exchange_ended(self) -> None:
         """The customer answered, or the exchange failed (timeout, reset): the response time's end."""
-        self.answered_at = time.perf_counter()
+        if self.sent_at is not None:
+            self.response_ms = round((time.perf_counter() - self.sent_at) * 1000, 3)
 
     def end(self, state: str, reason: str, by: Trigger | None = None, log: Mapping[str, Any] | None = None) -> None:
         """Move to a terminal state with its reason code (`by`: a trigger other than the state's own; `log`:
