@@ -3,7 +3,9 @@ compiles the lead's pattern only when one of its values is in the text (pure, no
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 
 import pytest
 
@@ -117,3 +119,44 @@ def test_a_code_made_of_the_lead_is_revealing(learnt, token, reveals):
 ])
 def test_only_a_short_stable_token_becomes_a_reason(raw, token):
     assert reason_token(raw, "refused") == token
+
+
+ENVELOPES = [
+    pytest.param({"customer_lead_id": "00Q1", "response_details": {"http_status_code": 201, "id": "00Q1"}},
+                 id="an-ordinary-answer"),
+    pytest.param({"response_details": {"echo": "Élodie Dupré <elodie@exemple.fr>", "http_status_code": 201}},
+                 id="echoing-the-person"),
+    pytest.param({"response_details": {"note": "call 06 98 76 54 32", "http_status_code": 201}}, id="spaced-phone"),
+    pytest.param({"response_details": {"note": "key=s3cr3t-value-42", "http_status_code": 502}}, id="a-credential"),
+    pytest.param({"response_details": {"body": "she said \"DUPRÉ\"\n", "http_status_code": 400}}, id="escapes"),
+    pytest.param({"response_details": {"body": "ring +44 20 7946 0958", "list": ["a", ("b", 1)]}}, id="a-phone"),
+    pytest.param({"response_details": {"ÉLODIE": "key of a person", "http_status_code": 201}}, id="a-personal-key"),
+]
+
+
+@pytest.mark.parametrize("envelope", ENVELOPES)
+def test_masking_a_json_value_as_a_whole_masks_as_string_by_string(envelope):
+    masker = privacy.Masker(LEAD, ["s3cr3t-value-42"])
+    for text in (json.dumps(envelope), json.dumps(envelope, ensure_ascii=False)):
+        assert masker.mask_json(envelope, text) == privacy.Masker(LEAD, ["s3cr3t-value-42"]).mask_deep(envelope)
+
+
+def test_an_ordinary_envelope_is_given_back_without_a_pattern_compiled():
+    masker, envelope = privacy.Masker(LEAD), {"customer_lead_id": "00Q1", "response_details": {"id": "00Q1"}}
+    assert masker.mask_json(envelope, json.dumps(envelope)) is envelope
+    assert not masker.compiled
+
+
+def test_a_masker_masks_in_any_thread_it_is_handed_to():
+    """No hidden per-lead context: a thread started without copying the context masks as the lead's own."""
+    masker, masked = privacy.Masker(LEAD, ["s3cr3t-value-42"]), []
+    worker = threading.Thread(target=lambda: masked.append(masker.mask_text("Dupré s3cr3t-value-42")))
+    worker.start()
+    worker.join()
+    assert masked == ["[masked] [redacted]"]
+
+
+def test_credentials_read_again_are_masked_from_then_on():
+    masker = privacy.Masker(LEAD, ["first-token"])
+    masker.learn_credentials(["first-token", "refreshed-token"])
+    assert masker.mask_credentials("refreshed-token first-token") == "[redacted] [redacted]"
