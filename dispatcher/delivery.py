@@ -142,7 +142,7 @@ def delivered_earlier(plug: Plug, duplicate: Outcome, answer: Answer, claim: Cla
                                                 "in doubt, delivered it", customer_lead_id=existing)
 
 
-def journey_steps(lead: Journey, plug: Plug, body: Any, masker: Masker, deadline: Deadline,
+def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadline: Deadline,
                   unreadable: InvalidLead | None = None) -> LeadResult:
     """Walk the lead (`body`, read; `unreadable` when it could not be) to the outcome that ends it."""
     details: dict[str, Any] = {}
@@ -155,15 +155,15 @@ def journey_steps(lead: Journey, plug: Plug, body: Any, masker: Masker, deadline
         try:
             valid_lead = validate_lead(body, plug.integration.required_fields)
         except InvalidLead:
-            lead.identify(lead_id_of(body), masker)  # the id, if valid, of a lead that is not (checked on its own)
+            journey.identify(lead_id_of(body), masker)  # the id, if valid, of a lead that is not (checked on its own)
             raise
-        lead.identify(valid_lead["id"], masker)  # required, validated and trimmed: what lead_id_of would give
-        lead.validate()
+        journey.identify(valid_lead["id"], masker)  # required, validated and trimmed: what lead_id_of would give
+        journey.validate()
         request = plug.integration.translate(valid_lead)
         details = request.details
-        lead.translate()
+        journey.translate()
         if plug.ledger is not None:
-            begun = plug.ledger.begin(valid_lead, lead.trace_id, deadline)
+            begun = plug.ledger.begin(valid_lead, journey.trace_id, deadline)
             if isinstance(begun, Replay):
                 return LeadResult(Outcome(State.ACCEPTED, begun.reason,
                                           customer_lead_id=begun.envelope.get("customer_lead_id")),
@@ -187,12 +187,12 @@ def journey_steps(lead: Journey, plug: Plug, body: Any, masker: Masker, deadline
             try:
                 outcome, answer = chain.exchange(
                     plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
-                    on_sent=lead.request_left, lead=valid_lead, ledger=plug.ledger, claim=claim)
+                    on_sent=journey.request_left, lead=valid_lead, ledger=plug.ledger, claim=claim)
             finally:
-                lead.exchange_ended()
+                journey.exchange_ended()
         answered = True
-        if plug.ledger is not None and lead.response_ms is not None:
-            plug.ledger.round_trips.observe(lead.response_ms / 1000)
+        if plug.ledger is not None and journey.response_ms is not None:
+            plug.ledger.round_trips.observe(journey.response_ms / 1000)
         if claim is not None and claim.in_doubt and outcome.state == State.DUPLICATE:
             outcome = delivered_earlier(plug, outcome, answer, claim, deadline)
         return LeadResult(outcome, answer, details, claim, probe=probe, answered=True, log=log)
@@ -200,7 +200,7 @@ def journey_steps(lead: Journey, plug: Plug, body: Any, masker: Masker, deadline
         if ENDINGS[Reason.INTERNAL_ERROR].status == ending_of(ended.outcome.state, ended.outcome.reason).status:
             # one of our own 500s (the ledger unreachable): its cause, chained, on the deployment's log
             log_failure(ended.outcome.reason, (type(ended), ended, ended.__traceback__), masker,
-                        customer=plug.customer_id, trace_id=lead.trace_id, lead_id=lead.lead_id)
+                        customer=plug.customer_id, trace_id=journey.trace_id, lead_id=journey.lead_id)
         return LeadResult(ended.outcome, ended.answer, details, claim, probe=probe, answered=answered, log=log)
     except Exception:  # noqa: BLE001 - a bug of ours: the lead still settles its claim, as internal_error
         return LeadResult(Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE), None, details, claim,
@@ -227,7 +227,7 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
     trace_id = str(getattr(lambda_context, "aws_request_id", "") or uuid.uuid4())
     body, unreadable = _read(raw_body)
     masker = Masker(body)  # the lead's personal values; the plug's credentials once the plug is there
-    lead = Journey(trace_id)
+    journey = Journey(trace_id)
     plug: Plug | None = None
     deadline: Deadline | None = None
     result: LeadResult | None = None
@@ -236,7 +236,7 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
         plug = plug_of()
         masker.learn_credentials(plug.credentials)
         deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
-        result = journey_steps(lead, plug, body, masker, deadline, unreadable)
+        result = journey_steps(journey, plug, body, masker, deadline, unreadable)
         exc_info = result.bug
         if exc_info is None:
             masker.learn_credentials(plug.credentials)  # a token fetched during the exchange, say
@@ -244,7 +244,7 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
             if outcome.state == State.REFUSED and masker.reveals(outcome.reason):  # a code made of the data
                 outcome = replace(outcome, reason=Reason.REFUSED)
             ending = ending_of(outcome.state, outcome.reason)  # UnknownEnding: a bug of ours
-            lead.end(outcome.state, outcome.reason, by=result.ended_by, log=result.log)
+            journey.end(outcome.state, outcome.reason, by=result.ended_by, log=result.log)
             delivery = _answer(result, outcome, ending.status, result.answer, masker)
     except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported and logged
         exc_info = sys.exc_info()  # type: ignore[assignment]
@@ -252,22 +252,22 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
         # the cause, on the deployment's own log too (masked), whether or not Rollbar is set up
         log_failure("plug_cannot_start" if plug is None else Reason.INTERNAL_ERROR.value, exc_info, masker,
                     customer=plug.customer_id if plug is not None else "unset", trace_id=trace_id,
-                    lead_id=lead.lead_id)
+                    lead_id=journey.lead_id)
         outcome = Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
         ending = ENDINGS[Reason.INTERNAL_ERROR]
         result = result or LeadResult(outcome)
-        if not lead.ended:
-            lead.end(outcome.state, outcome.reason, log=result.log)
+        if not journey.ended:
+            journey.end(outcome.state, outcome.reason, log=result.log)
         delivery = _answer(result, outcome, ending.status, None, masker)
     if plug is not None and deadline is not None:
-        _after_the_answer(plug, deadline, lead, result or LeadResult(outcome), outcome, delivery, masker)
+        _after_the_answer(plug, deadline, journey, result or LeadResult(outcome), outcome, delivery, masker)
         if ending.rollbar_level is not None:
-            _report(plug, deadline, lead, delivery, ending.rollbar_level, exc_info, masker)
-    _measure(plug, lead, delivery)
+            _report(plug, deadline, journey, delivery, ending.rollbar_level, exc_info, masker)
+    _measure(plug, journey, delivery)
     return delivery
 
 
-def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, result: LeadResult, outcome: Outcome,
+def _after_the_answer(plug: Plug, deadline: Deadline, journey: Journey, result: LeadResult, outcome: Outcome,
                       delivery: Delivery, masker: Masker) -> None:
     """Settle the ledger and count the customer's health, never making the answer late (never 504) nor failing
     it: each store call is bounded by the answer's time left (DynamoDB's retries and timeouts included; SQLite's
@@ -275,12 +275,13 @@ def _after_the_answer(plug: Plug, deadline: Deadline, lead: Journey, result: Lea
     after the answer by the pending settles' one worker (dispatcher/ledger/pending.py)."""
     budget = max(0.0, deadline.answer_remaining() - ANSWER_RESERVE_S)
     with _bounded(plug, lambda: budget):  # one end for both: the answer's time left, less what answering takes
-        for name, step in (("ledger", lambda: _settle(plug, lead, result, outcome, delivery, budget, masker)),
-                           ("health", lambda: _watch_health(plug, deadline, lead, result, outcome, delivery, masker))):
+        steps = (("ledger", lambda: _settle(plug, journey, result, outcome, delivery, budget, masker)),
+                 ("health", lambda: _watch_health(plug, deadline, journey, result, outcome, delivery, masker)))
+        for name, step in steps:
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - the lead has its answer; the log says what was not recorded
-                logging.getLogger("leadplug").error("%s not recorded for trace %s: %s", name, lead.trace_id,
+                logging.getLogger("leadplug").error("%s not recorded for trace %s: %s", name, journey.trace_id,
                                                     type(exc).__name__)
 
 
@@ -295,21 +296,21 @@ def _answer(result: LeadResult, outcome: Outcome, status: int, answer: Answer | 
     return Delivery(status, body, outcome.state, outcome.reason)
 
 
-def _settle(plug: Plug, lead: Journey, result: LeadResult, outcome: Outcome, delivery: Delivery, budget_s: float,
+def _settle(plug: Plug, journey: Journey, result: LeadResult, outcome: Outcome, delivery: Delivery, budget_s: float,
             masker: Masker) -> None:
     """Remember in the ledger how this attempt ended, within `budget_s` (then after the answer, bounded); a
     settle lost for good leaves the claim to expire (in doubt: the next attempt asks the customer first)."""
     if plug.ledger is None or result.claim is None:
         return
     try:
-        plug.ledger.settle(result.claim, outcome, delivery.status, delivery.envelope, sent=lead.sent, masker=masker,
+        plug.ledger.settle(result.claim, outcome, delivery.status, delivery.envelope, sent=journey.sent, masker=masker,
                            within_s=budget_s)
     except StoreUnavailable as exc:
-        logging.getLogger("leadplug").error("The delivery ledger could not record trace %s: %s", lead.trace_id,
+        logging.getLogger("leadplug").error("The delivery ledger could not record trace %s: %s", journey.trace_id,
                                             type(exc).__name__)
 
 
-def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, result: LeadResult, outcome: Outcome,
+def _watch_health(plug: Plug, deadline: Deadline, journey: Journey, result: LeadResult, outcome: Outcome,
                   delivery: Delivery, masker: Masker) -> None:
     """Count this end in the customer's health; a pause or a resume is logged and reported once, here."""
     if plug.health is None:
@@ -318,27 +319,27 @@ def _watch_health(plug: Plug, deadline: Deadline, lead: Journey, result: LeadRes
                                 asked=outcome.customer_asked)
     if change is None:
         return
-    plug.health.log(change, lead.trace_id)
+    plug.health.log(change, journey.trace_id)
     message = (f"Delivery to {plug.customer_name} paused after repeated failures ({change.reason})"
                if change.kind == "paused" else f"Delivery to {plug.customer_name} resumed")
-    plug.reporter.report("warning", message, {"customer": plug.customer_id, "trace_id": lead.trace_id,
+    plug.reporter.report("warning", message, {"customer": plug.customer_id, "trace_id": journey.trace_id,
                                               "health": change.kind}, masker, timeout_s=deadline.answer_remaining())
 
 
-def _measure(plug: Plug | None, lead: Journey, delivery: Delivery) -> None:
+def _measure(plug: Plug | None, journey: Journey, delivery: Delivery) -> None:
     """The lead's metrics, once it has ended: the one place they are written (a plug that cannot start still
     counts its 500, never as a cold start)."""
     metrics = plug.metrics if plug is not None else LeadMetrics(MetricsSettings.of_a_plug_that_cannot_start(),
                                                                 counts_cold_start=False)
-    metrics.lead_ended(LeadFacts(state=delivery.state, reason=delivery.reason, response_ms=lead.response_ms,
-                                 replayed=delivery.replayed, trace_id=lead.trace_id))
+    metrics.lead_ended(LeadFacts(state=delivery.state, reason=delivery.reason, response_ms=journey.response_ms,
+                                 replayed=delivery.replayed, trace_id=journey.trace_id))
 
 
-def _report(plug: Plug, deadline: Deadline, lead: Journey, delivery: Delivery, level: str,
+def _report(plug: Plug, deadline: Deadline, journey: Journey, delivery: Delivery, level: str,
             exc_info: ExcInfo | None, masker: Masker) -> None:
     """Report the end at the level the reason table says (a bug as an error with its traceback), within the
     answer's time."""
-    facts = {"lead_id": lead.lead_id, "trace_id": lead.trace_id, "state": delivery.state,
+    facts = {"lead_id": journey.lead_id, "trace_id": journey.trace_id, "state": delivery.state,
              "reason": delivery.reason, "status": delivery.status}
     message = INTERNAL_ERROR_MESSAGE if exc_info else f"Lead ended {delivery.state}/{delivery.reason}"
     plug.reporter.report(level, message, facts, masker, exc_info=exc_info, timeout_s=deadline.answer_remaining())

@@ -160,17 +160,17 @@ class Journey:
 
 
 def _log_transition(event: EventData) -> None:
-    lead: Journey = event.model  # type: ignore[assignment]  # transitions types its models as object
-    dest = lead.state
+    journey: Journey = event.model  # type: ignore[assignment]  # transitions types its models as object
+    dest = journey.state
     terminal = dest in TERMINAL
     translog.transition(
-        lead_id=lead.logged_id,
-        trace_id=lead.trace_id,
+        lead_id=journey.logged_id,
+        trace_id=journey.trace_id,
         source=State[event.transition.source],  # type: ignore[union-attr]  # transitions names Enum states
         dest=dest,
         trigger=event.event.name,
-        reason=lead.reason if terminal else None,
-        elapsed_ms=round((time.perf_counter() - lead.started) * 1000, 3),
+        reason=journey.reason if terminal else None,
+        elapsed_ms=round((time.perf_counter() - journey.started) * 1000, 3),
         **(event.kwargs if terminal else {}),
     )
 

@@ -559,7 +559,7 @@ STEPS = (
     ("the envelope", "dispatcher/delivery.py", "_answer"),
     ("health (admit + record)", "dispatcher/health.py", "admit"),
     ("health (admit + record)", "dispatcher/health.py", "record"),
-    ("privacy (learn, mask)", "dispatcher/privacy.py", "learn"),
+    ("privacy (the lead's Masker, built)", "dispatcher/privacy.py", "__init__"),
     ("the deadline", "dispatcher/deadline.py", "lead_deadline"),
 )
 
