@@ -18,7 +18,7 @@ from dispatcher.errors import LeadEnded
 from dispatcher.integrations.base import Chain, ChainState, CustomerRequest, Finder, FindFurther, Integration
 from dispatcher.ledger import Claim, Ledger
 from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Reason, State
 from dispatcher.step_memory import StepMemory
 
 # Sends one request under the lead's session and deadline; the callback fires when its first byte leaves.
@@ -50,7 +50,7 @@ def exchange(integration: Integration, request: CustomerRequest | Chain, send: S
         answer = send(step_request, on_sent if step.writes else None)
         read = step.read(answer, state)
         if isinstance(read, Outcome):
-            if read.state in ("refused", "duplicate"):
+            if read.state in (State.REFUSED, State.DUPLICATE):
                 on_sent()  # the customer judged the person from this step (a search): it was asked, it answered
             return read, answer
         results[step.name] = read

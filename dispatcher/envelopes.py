@@ -8,7 +8,7 @@ from typing import Any
 from dispatcher.answer import Answer
 from dispatcher.outcome import Outcome
 from dispatcher.privacy import NO_LEAD, Masker
-from dispatcher.reasons import Reason, reasons_with_status
+from dispatcher.reasons import Reason, State, reasons_with_status
 
 _LISTS_FIELDS = frozenset(reasons_with_status(400))  # a 400 always names the missing and the invalid fields
 _SAYS_WHEN = (429, 503)  # the statuses whose Retry-After tells when to come back (RFC 9110, section 10.2.3)
@@ -36,7 +36,7 @@ def response_details(answer: Answer | None, masker: Masker) -> dict[str, Any]:
 def envelope(outcome: Outcome, request_details: dict[str, Any], answer: Answer | None,
              masker: Masker) -> dict[str, Any]:
     """The success envelope for an accepted lead, the error envelope for any other end."""
-    if outcome.state == "accepted":
+    if outcome.state == State.ACCEPTED:
         return {
             "request_details": request_details,
             "customer_lead_id": outcome.customer_lead_id,
