@@ -62,6 +62,7 @@ class LeadResult:
     answered: bool = False  # the customer answered the lead's request (whatever it said)
     ended_by: Trigger | None = None  # a trigger other than the end state's own: replay, find
     log: Mapping[str, Any] = _NOTHING  # ids of other attempts for the terminal log line
+    ended_early: ExcInfo | None = None  # the LeadEnded a step raised: logged when it is one of our own 500s
     bug: ExcInfo | None = None  # a bug of ours ended the steps: reported with its traceback
 
 
@@ -197,14 +198,19 @@ def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadl
             outcome = delivered_earlier(plug, outcome, answer, claim, deadline)
         return LeadResult(outcome, answer, details, claim, probe=probe, answered=True, log=log)
     except LeadEnded as ended:
-        if ENDINGS[Reason.INTERNAL_ERROR].status == ending_of(ended.outcome.state, ended.outcome.reason).status:
-            # one of our own 500s (the ledger unreachable): its cause, chained, on the deployment's log
-            log_failure(ended.outcome.reason, (type(ended), ended, ended.__traceback__), masker,
-                        customer=plug.customer_id, trace_id=journey.trace_id, lead_id=journey.lead_id)
-        return LeadResult(ended.outcome, ended.answer, details, claim, probe=probe, answered=answered, log=log)
+        return LeadResult(ended.outcome, ended.answer, details, claim, probe=probe, answered=answered, log=log,
+                          ended_early=(type(ended), ended, ended.__traceback__))
     except Exception:  # noqa: BLE001 - a bug of ours: the lead still settles its claim, as internal_error
         return LeadResult(Outcome.of(Reason.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE), None, details, claim,
                           probe=probe, answered=answered, log=log, bug=sys.exc_info())  # type: ignore[arg-type]
+
+
+def _learn_credentials(masker: Masker, plug: Plug) -> None:
+    """The plug's credentials, for the report of a bug of ours: a bug reading them leaves the personal values."""
+    try:
+        masker.learn_credentials(plug.credentials)
+    except Exception:  # noqa: BLE001 - the lead is already failing: its report must not fail too
+        logging.getLogger("leadplug").error("The plug's credentials could not be read to mask a failure's report")
 
 
 def _bounded(plug: Plug, seconds: Callable[[], float]) -> AbstractContextManager[None]:
@@ -226,7 +232,7 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
     """Take one raw body to its terminal state and answer; never raises."""
     trace_id = str(getattr(lambda_context, "aws_request_id", "") or uuid.uuid4())
     body, unreadable = _read(raw_body)
-    masker = Masker(body)  # the lead's personal values; the plug's credentials once the plug is there
+    masker = Masker(body)  # the lead's personal values; the plug's credentials once the steps are done
     journey = Journey(trace_id)
     plug: Plug | None = None
     deadline: Deadline | None = None
@@ -234,21 +240,28 @@ def deliver(raw_body: bytes | str | None, plug_of: Callable[[], Plug], lambda_co
     exc_info: ExcInfo | None = None
     try:
         plug = plug_of()
-        masker.learn_credentials(plug.credentials)
         deadline = lead_deadline(plug.customer_timeout_s, lambda_context, request_epoch_ms)
         result = journey_steps(journey, plug, body, masker, deadline, unreadable)
+        # Read once the steps are done, so that a token they fetched is masked too (nothing is written out during
+        # the steps but the transition log's ids)
+        masker.learn_credentials(plug.credentials)
         exc_info = result.bug
         if exc_info is None:
-            masker.learn_credentials(plug.credentials)  # a token fetched during the exchange, say
             outcome = result.outcome
             if outcome.state == State.REFUSED and masker.reveals(outcome.reason):  # a code made of the data
                 outcome = replace(outcome, reason=Reason.REFUSED)
             ending = ending_of(outcome.state, outcome.reason)  # UnknownEnding: a bug of ours
+            if result.ended_early is not None and ending.status == ENDINGS[Reason.INTERNAL_ERROR].status:
+                # one of our own 500s (the ledger unreachable): its cause, chained, on the deployment's log
+                log_failure(outcome.reason, result.ended_early, masker, customer=plug.customer_id,
+                            trace_id=trace_id, lead_id=journey.lead_id)
             journey.end(outcome.state, outcome.reason, by=result.ended_by, log=result.log)
             delivery = _answer(result, outcome, ending.status, result.answer, masker)
     except Exception:  # noqa: BLE001 - any bug of ours ends the lead as internal_error, reported and logged
         exc_info = sys.exc_info()  # type: ignore[assignment]
     if exc_info is not None:
+        if plug is not None:
+            _learn_credentials(masker, plug)  # a bug may have come before they were read
         # the cause, on the deployment's own log too (masked), whether or not Rollbar is set up
         log_failure("plug_cannot_start" if plug is None else Reason.INTERNAL_ERROR.value, exc_info, masker,
                     customer=plug.customer_id if plug is not None else "unset", trace_id=trace_id,
