@@ -1,4 +1,4 @@
-"""The ledger at its edges (SPEC section 8, docs/never-twice.md), on SQLite and on DynamoDB through moto's
+"""The ledger at its edges (docs/never-twice.md), on SQLite and on DynamoDB through moto's
 server behind a real HTTP proxy that throttles, hangs, loses answers and counts calls as DynamoDB would
 (tests/support/dynamodb.py): settles that land, a store that never makes an answer late, a claim whose answer
 was lost, compare-and-sets that keep failing, rows of another shape, a bounded SQLite file, the calls a lead

@@ -1,4 +1,4 @@
-"""Exactly once at the edges, through the app (SPEC section 8): the platform sends a lead again, and the
+"""Exactly once at the edges, through the app (docs/never-twice.md): the platform sends a lead again, and the
 customer (a sandbox speaking its documented API) must hold it exactly once while the platform is told the truth.
 The ledger is a SQLite file or DynamoDB (moto's server behind tests/support/dynamodb.py's proxy, which counts
 calls and throttles on demand).

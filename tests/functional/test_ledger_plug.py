@@ -1,4 +1,4 @@
-"""Never twice across retries, through the app (SPEC section 8): the platform sends the same lead again.
+"""Never twice across retries, through the app (docs/never-twice.md): the platform sends the same lead again.
 
 The plug runs in process with `LEDGER=sqlite:` in the test's folder, against the Salesforce and Zoho
 sandboxes, which count what they received and answer their search endpoints (SOQL query, Zoho search).

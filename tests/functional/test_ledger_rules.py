@@ -1,7 +1,7 @@
-"""The delivery ledger's rules (SPEC section 8), the same tests on both stores: a SQLite file, and DynamoDB
+"""The delivery ledger's rules (never send a lead twice), the same tests on both stores: a SQLite file, and DynamoDB
 through a real HTTP emulator (moto's server mode) that this module starts and stops.
 
-Every row of SPEC section 8's table, claims that race, a claim that expires, an unreachable store, and the
+Every row of the table in docs/never-twice.md, claims that race, a claim that expires, an unreachable store, and the
 rule that nothing personal is stored.
 """
 
@@ -65,7 +65,7 @@ def test_a_store_writes_only_over_the_version_it_read(store):
     assert store.get("k") == Item("k", 2, {"a": 2}, item.expires_at)
 
 
-# --- every row of SPEC section 8 ----------------------------------------------------------------------------
+# --- every row of the never-twice table ----------------------------------------------------------------------
 
 def test_nothing_held_claims_the_lead(store):
     begun = Ledger(store, "acme").begin(make_lead(), "trace-1", deadline_in(2))

@@ -1,4 +1,4 @@
-"""Our own failures explain themselves (SPEC section 5): a 500's cause is one masked line of the plug's log,
+"""Our own failures explain themselves: a 500's cause is one masked line of the plug's log,
 Rollbar or not, and a ledger file that cannot be opened names its path and the OS error, at start when the
 plug starts with its stage's variables.
 """

@@ -1,4 +1,5 @@
-"""The two envelopes of SPEC section 4, built from an outcome, the request shown and the customer's answer."""
+"""The two envelopes the platform reads (success, error), built from an outcome, the request shown and the customer's
+answer."""
 
 from __future__ import annotations
 

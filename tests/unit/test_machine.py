@@ -1,4 +1,4 @@
-"""The lead state machine (SPEC section 1): only the declared moves, terminal ends, one log line per move."""
+"""The lead state machine: only the declared moves, terminal ends, one log line per move."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ NON_TERMINAL = ("received", "validated", "translated", "sent")
 # The way to each non-terminal state from `received`.
 WAY_TO = {"received": (), "validated": ("validate",), "translated": ("validate", "translate"),
           "sent": ("validate", "translate", "send")}
-# The only moves SPEC section 1 allows: (state, trigger) -> next state.
+# The only moves a lead may make (the platform's contract): (state, trigger) -> next state.
 ALLOWED = {
     ("received", "validate"): "validated",
     ("validated", "translate"): "translated",

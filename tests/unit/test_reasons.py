@@ -1,4 +1,4 @@
-"""The one reason table (SPEC section 3): every row of the spec, and no other place that spells it differently.
+"""The one reason table: every row of the platform's contract, and no other place that spells it differently.
 
 The contract's enums (envelope schema per status, the webhook file's reasons), the fixtures' expectations,
 the scripts and the plug's own modules are all checked against `dispatcher.reasons.ENDINGS`.
