@@ -30,13 +30,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)  ## sandbox customers + chalice local on :8000 (make run PORT=8080), Ctrl-C stops both
 	@$(BIN)/python scripts/run_local.py $(if $(PORT),--port $(PORT))
 
-test: $(STAMP)  ## the whole suite, as CI runs it
-	$(BIN)/ruff check .
+test: lint  ## the whole suite, as CI runs it (lint first)
 	$(BIN)/python -m pytest
 
-quick: $(STAMP)  ## the inner loop: lint, unit and functional tests (no packaging, emulators, fuzzing, browser)
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests/unit tests/functional -m "not slow"
+# Most of the unit and functional tests' time is waiting (deadlines, slow customers, emulators), not computing:
+# one worker per core (pytest-xdist), each test file on one worker so that its emulators start once.
+quick: lint  ## the inner loop: lint, then the unit and functional tests on every core (no packaging, fuzzing, browser)
+	$(BIN)/python -m pytest tests/unit tests/functional -m "not slow" -n auto --dist loadfile
 
 fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123; a failure prints its curl and the replay command
 	FUZZ_CASES=$(CASES) FUZZ_SEED=$(SEED) $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -x -q --timeout=0
@@ -44,8 +44,10 @@ fuzz: $(STAMP)  ## long schemathesis run: make fuzz CASES=5000 SEED=123; a failu
 check-customer: $(STAMP)  ## a webhook customer's file, its examples, [a stage's variables], [a lead's request]: make check-customer FILE=customers/x.json [STAGE=x-dev] [LEAD=fixtures/...json]
 	$(BIN)/python scripts/check_customer.py $(FILE) $(if $(filter-out file default,$(origin STAGE)),--stage $(STAGE)) $(if $(LEAD),--lead $(LEAD))
 
-lint: $(STAMP)  ## ruff, as make test runs it
+lint: $(STAMP)  ## ruff, mypy and vulture (dead code), as make test and make quick run them
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/vulture
 
 bench: $(STAMP)  ## the plug against hand-written peers, per lead, DynamoDB calls, cold start, memory, PASS/FAIL (7 min)
 	$(BIN)/python scripts/bench.py

@@ -113,10 +113,5 @@ def ending_of(state: str, reason: str) -> Ending:
     raise UnknownEnding(f"no ending {state}/{reason} in the reason table")
 
 
-def reasons_of(state: str) -> list[str]:
-    """The plug's own reasons that end a lead in `state`, in table order."""
-    return [reason.value for reason, ending in ENDINGS.items() if ending.state == state]
-
-
 def reasons_with_status(status: int) -> list[str]:
     return [reason.value for reason, ending in ENDINGS.items() if ending.status == status]

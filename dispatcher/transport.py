@@ -175,7 +175,7 @@ class _ExchangeConnection:
     within its keep-alive window, and only while the server has not closed it."""
 
     sock: Any
-    response_class = FinalResponse
+    response_class: type[http.client.HTTPResponse] = FinalResponse
     reuse_until: float | None = None  # set when its last answer ended cleanly (monotonic seconds)
 
     def request(self, *args: Any, **kwargs: Any) -> None:

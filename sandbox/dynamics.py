@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.server import CrmSandbox, Handler, Received
+from sandbox.server import CrmSandbox, Handler, MakeRun, Received
 
 TENANT_ID = "00000000-0000-0000-0000-00000000d365"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -39,7 +39,7 @@ _LEADS = re.compile(r"^/api/data/v9\.[0-9]/leads$")
 _FILTER = re.compile(r"^emailaddress1 eq '(?P<email>(?:[^']|'')*)' and createdon ge (?P<since>\S+)$")
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
-MAKE_RUN = {"dynamics": ("DynamicsSandbox", 8006, {})}
+MAKE_RUN: MakeRun = {"dynamics": ("DynamicsSandbox", 8006, {})}
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ import time
 import uuid
 from typing import Any
 
-from sandbox.server import Handler, LeadSandbox, Received
+from sandbox.server import Handler, LeadSandbox, MakeRun, Received
 
 TOKEN = "pat-eu1-sandbox-hubspot-token"
 UNSCOPED_TOKEN = "pat-eu1-sandbox-token-without-contacts-scope"
@@ -42,7 +42,7 @@ SCOPE = "crm.objects.contacts.write"
 
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
-MAKE_RUN = {"hubspot": ("HubSpotSandbox", 8005, {})}
+MAKE_RUN: MakeRun = {"hubspot": ("HubSpotSandbox", 8005, {})}
 
 
 def _error(category: str, message: str, **extra: Any) -> dict[str, Any]:

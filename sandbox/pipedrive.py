@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.server import Handler, LeadSandbox, Received
+from sandbox.server import Handler, LeadSandbox, MakeRun, Received
 
 TOKEN = "sandbox-pipedrive-api-token"
 LEAD_TRIGGERS = frozenset({"leaderror", "leadslow", "leadnoanswer"})
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
-MAKE_RUN = {"pipedrive": ("PipedriveSandbox", 8007, {})}
+MAKE_RUN: MakeRun = {"pipedrive": ("PipedriveSandbox", 8007, {})}
 
 
 def _failure(error: str, **extra: Any) -> dict[str, Any]:
@@ -88,7 +88,7 @@ class PipedriveSandbox(LeadSandbox):
         return {"success": True, "data": {"items": items}, "additional_data": {"next_cursor": None}}
 
     def _person(self, handler: Handler, body: dict[str, Any]) -> None:
-        emails = body.get("emails") if isinstance(body.get("emails"), list) else []
+        emails = listed if isinstance(listed := body.get("emails"), list) else []
         email = next((e.get("value") for e in emails if isinstance(e, dict)), None)
         trigger = self.trigger(email)
         if trigger == "error500":
@@ -114,7 +114,7 @@ class PipedriveSandbox(LeadSandbox):
         person = self.persons.get(body.get("person_id"))  # type: ignore[arg-type]
         if person is None or not isinstance(body.get("title"), str):
             return handler.send_json(400, _failure("Person not found or title missing"))
-        email = next((e.get("value") for e in person["emails"] if isinstance(e, dict)), "")
+        email = next((str(e.get("value")) for e in person["emails"] if isinstance(e, dict)), "")
         tags = set(self._tags(email)) & LEAD_TRIGGERS
         first = not any((tag, email) in self._failed_once for tag in tags)
         self._failed_once.update((tag, email) for tag in tags)

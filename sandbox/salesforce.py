@@ -32,7 +32,7 @@ import time
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.server import CrmSandbox, Handler, Received
+from sandbox.server import CrmSandbox, Handler, MakeRun, Received
 
 CLIENT_ID = "sandbox-client-id"
 CLIENT_SECRET = "sandbox-client-secret"
@@ -51,7 +51,7 @@ _FIND_BY_FIELD = re.compile(r"SELECT Id FROM Lead WHERE (?P<field>\w+__c) = '(?P
 
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
-MAKE_RUN = {"salesforce": ("SalesforceSandbox", 8001, {})}
+MAKE_RUN: MakeRun = {"salesforce": ("SalesforceSandbox", 8001, {})}
 
 
 def _error(code: str, message: str, fields: list[str] | None = None) -> list[dict[str, object]]:

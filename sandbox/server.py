@@ -14,6 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs
 
+# A sandbox module's `MAKE_RUN`, read by sandbox/__main__.py: name -> (class name, port, keyword arguments).
+MakeRun = dict[str, tuple[str, int, dict[str, Any]]]
+
 
 @dataclass
 class Received:
@@ -114,7 +117,7 @@ class CustomerServer(ThreadingHTTPServer):
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 
-    def start(self) -> CustomerServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=type(self).__name__, daemon=True)
         self._thread.start()

@@ -22,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.server import Handler, LeadSandbox, Received
+from sandbox.server import Handler, LeadSandbox, MakeRun, Received
 
 ACME_TOKEN = "sandbox-acme-token"
 SOLARIS_KEY = "sandbox-solaris-key"
@@ -30,8 +30,8 @@ _FRENCH_PHONE = re.compile(r"^0[1-9][0-9]{8}$")
 
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
-MAKE_RUN = {"acme-json": ("WebhookSandbox", 8003, {"dialect": "json"}),
-            "solaris-form": ("WebhookSandbox", 8004, {"dialect": "form"})}
+MAKE_RUN: MakeRun = {"acme-json": ("WebhookSandbox", 8003, {"dialect": "json"}),
+                     "solaris-form": ("WebhookSandbox", 8004, {"dialect": "form"})}
 
 
 class WebhookSandbox(LeadSandbox):
@@ -73,8 +73,7 @@ class WebhookSandbox(LeadSandbox):
             body = None
         if not isinstance(body, dict):
             return handler.send_json(400, {"status": "invalid", "error": {"code": "BAD_JSON"}})
-        contact = body.get("contact") if isinstance(body.get("contact"), dict) else {}
-        address = body.get("address") if isinstance(body.get("address"), dict) else {}
+        contact, address = (part if isinstance(part := body.get(key), dict) else {} for key in ("contact", "address"))
         for name, value in (("contact.last_name", contact.get("last_name")), ("contact.email", contact.get("email")),
                             ("address.zip", address.get("zip"))):
             if not value:

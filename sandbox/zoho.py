@@ -30,7 +30,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.server import CrmSandbox, Handler, Received
+from sandbox.server import CrmSandbox, Handler, MakeRun, Received
 
 CLIENT_ID = "1000.SANDBOXCLIENTID"
 CLIENT_SECRET = "sandbox-zoho-client-secret"
@@ -44,7 +44,7 @@ _RECORD_PATH = re.compile(r"^/crm/v[2-8]/Leads/(?P<id>[^/]+)$")
 
 
 # Under `make run` (sandbox/__main__.py finds it here): name -> (class, port, keyword arguments).
-MAKE_RUN = {"zoho": ("ZohoSandbox", 8002, {})}
+MAKE_RUN: MakeRun = {"zoho": ("ZohoSandbox", 8002, {})}
 
 
 def _error(code: str, message: str, **details: Any) -> dict[str, Any]:

@@ -30,7 +30,9 @@ import json  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
 from typing import Any  # noqa: E402
 
-import fixtures_lib as lib  # noqa: E402 - puts the project on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, run as a script
+
+from scripts import fixtures_lib as lib  # noqa: E402
 
 try:
     import requests
@@ -199,7 +201,7 @@ def preview(integration: Webhook, body: Any) -> str:
         fields = ", ".join(f"{name}: {', '.join(values)}" for name, values in
                            (("missing", invalid.missing_fields), ("invalid", invalid.invalid_fields)) if values)
         return f"the plug answers 400 invalid_lead ({fields}) and sends nothing: {invalid.message}"
-    session = integration.auth.open(None, None)  # type: ignore[arg-type] - a static session needs no exchange
+    session = integration.auth.open(None, None)  # type: ignore[arg-type]  # a static session needs no exchange
     prepared = Transport().session.prepare_request(requests.Request(
         request.method, request.url(session.base_url), headers={**session.headers, **request.headers},
         json=request.json_body, data=request.form, params={**session.params, **request.params} or None))
@@ -211,10 +213,11 @@ def preview(integration: Webhook, body: Any) -> str:
                 text = text.replace(form, "****")
         return text
 
-    body_bytes = prepared.body if isinstance(prepared.body, bytes) else (prepared.body or "").encode("utf-8")
+    sent = prepared.body
+    body_bytes = sent if isinstance(sent, bytes) else sent.encode("utf-8") if isinstance(sent, str) else b""
     charset = integration.charset or "utf-8"
     lines = [f"{prepared.method} {masked(prepared.url or '')}"]
-    lines += [f"{name}: {masked(value)}" for name, value in prepared.headers.items()]
+    lines += [f"{name}: {masked(str(value))}" for name, value in prepared.headers.items()]
     lines += ["", body_bytes.decode(charset, "replace"), "",
               f"({len(body_bytes)} bytes in {charset}; nothing was sent)"]
     return "\n".join(lines)

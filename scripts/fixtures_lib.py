@@ -15,7 +15,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from http import HTTPStatus
@@ -344,7 +344,7 @@ def table(rows: Iterable[tuple[Result, Mapping[str, Any]]]) -> str:
     return aligned(header, lines)
 
 
-def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def aligned(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell under a dashed rule; a row marked "ok" in green, any other in red."""
     paint = _painter(sys.stdout)
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Create, describe or delete the delivery ledger's DynamoDB table (SPEC section 8).
+"""Create, describe or delete the delivery ledger's DynamoDB table (on-demand, TTL on the expiry attribute).
 
     scripts/ledger_table.py create --table lead-plug-zoho-prod-ledger   # once, before `chalice deploy` of that stage
     scripts/ledger_table.py describe --table lead-plug-zoho-prod-ledger

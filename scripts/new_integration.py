@@ -9,8 +9,9 @@ its search for a lead in doubt), a sandbox (sandbox/NAME.py, on the shared base:
 and a token endpoint whose tokens expire for OAuth) with the duplicate, refusal, error, slow-answer and no-answer
 triggers, the pure tests (tests/unit/test_NAME.py, random answers included), the end-to-end tests through the app
 (tests/functional/test_NAME_plug.py, the in-doubt retry included), a fixtures folder (fixtures/NAME/), a docs page
-(docs/customers-NAME.md); and a `NAME-dev` stage in .chalice/config.json, the one shared file it changes: the plug
-finds the module and `make run` the sandbox by themselves. The stage's timeout (2 s) is shorter than the sandbox's
+(docs/customers-NAME.md); and the two shared files it changes: a `NAME-dev` stage in .chalice/config.json and the
+module map's lines for the module and the sandbox (docs/development.md); the plug finds the module and `make run`
+the sandbox by themselves. The stage's timeout (2 s) is shorter than the sandbox's
 late answer (3 s), so `+slowanswer` puts a lead in doubt through `chalice local`. Exit code: 0 when written, 2 when
 nothing was (a name taken, or not a Python module name).
 """
@@ -52,6 +53,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402 
 
 TEMPLATES = ROOT / "scripts" / "templates" / "integration"
 STAGES = ROOT / ".chalice" / "config.json"
+MODULE_MAP = ROOT / "docs" / "development.md"  # its module map names every module (tests/unit/test_module_map.py)
 DEV_TIMEOUT_S = "2"  # below the sandbox's late answer (LeadSandbox.SLOW_ANSWER_S, 3 s): a lead can be in doubt
 WRITTEN = {  # template -> (where it goes, what it holds)
     "module.py.tmpl": ("dispatcher/integrations/{name}.py", "the integration: translate, classify, find, from_env"),
@@ -105,6 +107,18 @@ def dev_stage(name: str, port: int, oauth: bool) -> dict[str, object]:
         "LEDGER": "sqlite:.ledger.sqlite3", f"{prefix}_API_URL": url, **credentials}}
 
 
+def mapped(page: str, name: str, title: str) -> str:
+    """The development page with the integration's module and sandbox in its module map, each after the last line
+    of its folder."""
+    lines = page.split("\n")
+    for folder, row in (("dispatcher/integrations/", f"| `dispatcher/integrations/{name}.py` | {title}: a lead "
+                                                     "becomes its record (scaffolded: say how, in a line) | |"),
+                        ("sandbox/", f"| `sandbox/{name}.py` | {title}, as its documentation describes it | - |")):
+        last = max(number for number, line in enumerate(lines) if line.startswith(f"| `{folder}"))
+        lines.insert(last + 1, row)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", help="the CUSTOMER value and module name: lower case, digits, underscores")
@@ -145,14 +159,17 @@ def scaffold(name: str, title: str, *, oauth: bool = False) -> list[tuple[str, s
         raise CannotWrite(f"{name} is already there ({', '.join(taken) or 'a stage of that name'}): nothing written")
     values = {"name": name, "Name": class_name, "NAME": name.upper(), "title": title, "port": port, "oauth": oauth}
     rendered = {template: render(template, values) for template in targets}
+    module_map = mapped(MODULE_MAP.read_text(encoding="utf-8"), name, title)  # before anything is written
     stages["stages"][f"{name}-dev"] = dev_stage(name, port, oauth)
     for template, (path, _) in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rendered[template], encoding="utf-8")
     STAGES.write_text(json.dumps(stages, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    MODULE_MAP.write_text(module_map, encoding="utf-8")
     formatted(path for path, _ in targets.values() if path.suffix == ".py")
     return [*((str(path.relative_to(ROOT)), what) for path, what in targets.values()),
-            (".chalice/config.json", f"the {name}-dev stage, pointed at port {port}, a {DEV_TIMEOUT_S} s timeout")]
+            (".chalice/config.json", f"the {name}-dev stage, pointed at port {port}, a {DEV_TIMEOUT_S} s timeout"),
+            ("docs/development.md", "the module map's lines for the module and the sandbox (say their jobs)")]
 
 
 if __name__ == "__main__":

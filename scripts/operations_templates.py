@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the alarms and the dashboard of SPEC section 9 into the deploy artifacts' merge files.
+"""Write the alarms (customer failures, a paused customer, our 500s) and the dashboard
+into the deploy artifacts' merge files.
 
     scripts/operations_templates.py            writes deploy/sam-operations.json and deploy/operations.tf.json
     scripts/operations_templates.py --check    exits 1, naming the file, when a committed file is out of date

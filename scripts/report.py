@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How leads ended, and how fast the customer answered, from the plug's own log (SPEC section 9).
+"""How leads ended, and how fast the customer answered, from the plug's own log.
 
     scripts/report.py [LOG_FILE ...] [--html FILE]        (standard input when no file)
 
@@ -356,7 +356,7 @@ def outcomes_svg(report: Report) -> str:
     strip_y = HEIGHT - BOTTOM + 22
     most_replays = max([counts["replayed"] for counts in bars.values()] + [1])
     for index in range(count):
-        x, y = LEFT + (index + 0.5) * slot - bar_w / 2, top + plot_h
+        x, y = LEFT + (index + 0.5) * slot - bar_w / 2, float(top + plot_h)
         at = _utc(start + bucket * index)
         for kind in kinds:
             value = bars[index][kind]

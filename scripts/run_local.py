@@ -40,7 +40,7 @@ def listening(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM (kill, a background job) stops both children like Ctrl-C
 
 

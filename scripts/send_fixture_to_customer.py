@@ -13,8 +13,11 @@ plug cannot be reached.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-import fixtures_lib as lib
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, run as a script
+
+from scripts import fixtures_lib as lib
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,6 @@ RELEASES = ROOT / "deploy" / "releases"
 RELEASE_KINDS = ("testing", "prod")
 NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 POLICY_FILE = "policy-release.json"  # what `chalice deploy` would use; `make package` replaces it (see there)
-LOG_RETENTION_DAYS = {"testing": 14, "prod": 90}
 ROLLBAR_ENVIRONMENT = {"testing": "testing", "prod": "production"}
 APP = "lead-plug"
 

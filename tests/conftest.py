@@ -27,7 +27,7 @@ logging.getLogger(FAILURES_LOGGER).propagate = True
 
 
 def salesforce_env(login_url: str, **extra: str) -> dict[str, str]:
-    """The variables of SPEC section 5 for a Salesforce deployment at `login_url`."""
+    """The stage variables of a Salesforce deployment at `login_url`."""
     return {
         "CUSTOMER": "salesforce",
         "SALESFORCE_LOGIN_URL": login_url,

@@ -40,7 +40,8 @@ class CustomerRequest:
     @property
     def details(self) -> dict[str, Any]:
         """What the envelope shows as `request_details`: the body, never a header (they hold credentials)."""
-        return dict(self.json_body if self.json_body is not None else self.form or {})
+        body = self.json_body if self.json_body is not None else self.form
+        return dict(body) if isinstance(body, Mapping) else {}  # bytes: EncodedRequest shows its fields
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ class FindFurther:
 
 @runtime_checkable
 class Finder(Protocol):
-    """What an integration adds where the customer's API can look a lead up (SPEC section 8, in doubt)."""
+    """What an integration adds where the customer's API can look a lead up: a lead in doubt that it finds is
+    answered accepted, not sent again."""
 
     def find_request(self, lead: Lead, since: datetime) -> CustomerRequest | None:
         """The request that looks for a lead like this one created since `since` (None: no search); pure."""
@@ -152,7 +154,7 @@ def http_family_outcome(answer: Answer, customer: str) -> Outcome:
         return Outcome.of(Reason.CUSTOMER_API_NOT_FOUND, f"{customer} answered 404: its API was not found")
     if answer.status >= 500:
         return Outcome.of(Reason.CUSTOMER_ERROR, f"{customer} failed with HTTP {answer.status}")
-    if answer.status == 429:  # a rate limit is the customer's state (SPEC section 3), a token endpoint's too
+    if answer.status == 429:  # a rate limit is the customer's state (502 customer_error), a token endpoint's too
         later = {"retry_after_s": answer.retry_after_s} if answer.retry_after_s is not None else {}
         return Outcome.of(Reason.CUSTOMER_ERROR, f"{customer} is limiting our requests (HTTP 429)", **later)
     return Outcome.of(Reason.BAD_CUSTOMER_RESPONSE, f"{customer} gave an answer the plug does not understand "

@@ -1,4 +1,4 @@
-"""A customer's error catalog read by its meaning (SPEC section 3): each code a CRM documents maps to one reason.
+"""A customer's error catalog read by its meaning: each code a CRM documents maps to one reason.
 
 Every integration keeps its own table (code -> Reason), written from the customer's published catalog. The
 meanings are five: about the person (`Reason.DUPLICATE`, `Reason.INVALID_LEAD`, `Reason.REFUSED`, the last one

@@ -1,4 +1,5 @@
-"""What each HubSpot error means for a contact create (SPEC section 3), from HubSpot's published error pages.
+"""What each HubSpot error means for a contact create (about the person, the
+customer's state, our request, or our access), from HubSpot's published error pages.
 
 Sources: "Error handling" of HubSpot's API reference (the body's `category`; 401 invalid authentication, 403
 missing scopes, 409 conflict, 423 locked, 429 rate limits, 477 migration in progress, 5xx), and the CRM objects

@@ -1,4 +1,4 @@
-"""HubSpot's look-up of a lead in doubt (SPEC section 8), a part of `hubspot.py` kept apart so that each module stays
+"""HubSpot's look-up of a lead in doubt (sent, no answer), a part of `hubspot.py` kept apart so that each module stays
 short; `HubSpot` inherits it.
 
 HubSpot's CRM search, `POST /crm/v3/objects/contacts/search` with one filter group: our lead id in the property

@@ -15,7 +15,7 @@ from dispatcher.integrations.base import CustomerRequest, FindFurther, search_fa
 from dispatcher.outcome import Outcome
 
 SEARCH_PATH, LEADS_PATH = "/api/v2/persons/search", "/v1/leads"
-# Pipedrive's HTTP status codes (its "HTTP status codes" page), by their meaning in SPEC section 3 (401 and any
+# Pipedrive's HTTP status codes (its "HTTP status codes" page), by their meaning for the platform (401 and any
 # other 403 are our access; 404 and 5xx the shared rule): the account's state (402 "Company account is not
 # open", 422 "Webhooks limit reached", 429 the rate limit), our request not fitting its setup (400 "Request not
 # understood", 405 "Incorrect request method", 410 "Old resource permanently unavailable", 415 "Feature is not

@@ -1,4 +1,4 @@
-"""Salesforce: a lead becomes a standard Lead record through the REST API (SPEC section 7).
+"""Salesforce: a lead becomes a standard Lead record through the REST API.
 
 Token: OAuth 2.0 client credentials at {SALESFORCE_LOGIN_URL}/services/oauth2/token.
 Create: POST {instance_url}/services/data/{SALESFORCE_API_VERSION}/sobjects/Lead/.
@@ -99,7 +99,7 @@ class Salesforce(SalesforceSearch):
 
 
 def from_env(environ: Mapping[str, str]) -> Salesforce:
-    """Build the integration from the variables of SPEC section 5."""
+    """Build the integration from the SALESFORCE_* variables (login URL, client id and secret, API version)."""
     missing = [name for name in ("SALESFORCE_LOGIN_URL", "SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET",
                                  "SALESFORCE_API_VERSION") if not environ.get(name)]
     if missing:

@@ -1,4 +1,5 @@
-"""What each Salesforce error code means for a Lead create (SPEC section 3), from Salesforce's published catalog.
+"""What each Salesforce error code means for a Lead create (about the person, the
+customer's state, our request, or our access), from Salesforce's published catalog.
 
 Source: the `StatusCode` enumeration of the SOAP API's core data types (the codes a record's save can fail with,
 the same `errorCode` the REST API returns in its error array), and the REST API's "Status Codes and Error

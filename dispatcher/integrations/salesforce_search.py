@@ -1,4 +1,4 @@
-"""Salesforce's look-up of a lead in doubt (SPEC section 8), a part of `salesforce.py` kept apart so that each module
+"""Salesforce's look-up of a lead in doubt (sent, no answer), a part of `salesforce.py` kept apart so that each module
 stays short; `Salesforce` inherits it. A SOQL query through the REST API finds the Lead whose
 SALESFORCE_LEAD_ID_FIELD holds our lead id, else the first Lead with this email created since the claim of the
 attempt in doubt; a DUPLICATES_DETECTED names the Lead it matched, and its CreatedDate says whether our attempt in

@@ -1,4 +1,5 @@
-"""A webhook customer (CUSTOMER=webhook): a configuration file, not code (SPEC section 7).
+"""A webhook customer (CUSTOMER=webhook): a configuration file, not code: its field mapping, its answer
+rules (no rule for an answer never makes it a success) and its examples, checked when the plug starts.
 
 WEBHOOK_CONFIG names the file (relative paths start at the project root, which is also the top of the
 Lambda package: `customers/` reaches it through the `vendor/customers` symlink). The file is checked

@@ -1,4 +1,4 @@
-"""A webhook customer's examples (SPEC section 7): answers it is known to give, each with the outcome it must get.
+"""A webhook customer's examples: answers it is known to give, each with the outcome it must get.
 
 They run through the file's answer rules when the plug loads it, so that a rule that accepts too much (the
 regular expression `^OK|(?P<id>.+)` also matches `KO|HORS_ZONE`) stops the plug at start, naming the example

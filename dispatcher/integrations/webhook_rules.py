@@ -27,7 +27,6 @@ from dispatcher.outcome import Outcome, reason_token
 from dispatcher.reasons import Reason, State
 
 DEFAULT_REASON = {"refused": Reason.REFUSED, "duplicate": Reason.DUPLICATE, "failed": Reason.CUSTOMER_ERROR}
-_MISSING = object()
 
 
 @dataclass(frozen=True)

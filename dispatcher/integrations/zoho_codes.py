@@ -1,4 +1,5 @@
-"""What each Zoho CRM error code means for a Lead insert (SPEC section 3), from Zoho's published catalog.
+"""What each Zoho CRM error code means for a Lead insert (about the person, the customer's
+state, our request, or our access), from Zoho's published catalog.
 
 Source: the `code` enumeration of `API_Exception` in Zoho's OpenAPI specification for CRM v8 (github zoho/crm-oas,
 `v8.0/record.json`), every code of it, read for what it says when a record is inserted. Any other code is

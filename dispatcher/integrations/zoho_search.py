@@ -1,4 +1,4 @@
-"""Zoho CRM's search for a lead in doubt (SPEC section 8): a part of `zoho.py` kept apart so that each module
+"""Zoho CRM's search for a lead in doubt (sent, no decisive answer): a part of `zoho.py` kept apart so that each module
 stays short; `Zoho` inherits it. `GET /crm/{version}/Leads/search?email=` answers 200 {"data": [records]} or 204
 when nothing matches; a record created since the claim of the attempt in doubt (less a second for the clocks) is
 the lead. A re-delivery answered DUPLICATE_DATA names the record (`duplicate_record.id`), and `GET
@@ -62,7 +62,8 @@ class ZohoSearch:
             details = item.get("details") if isinstance(item, dict) else None
             if not isinstance(details, dict):
                 continue
-            pending.extend(details.get("errors") if isinstance(details.get("errors"), list) else [])
+            nested = details.get("errors")
+            pending.extend(nested if isinstance(nested, list) else [])
             record = details.get("duplicate_record") if item.get("code") == "DUPLICATE_DATA" else None
             found = record.get("id") if isinstance(record, dict) else None
             if isinstance(found, (str, int)) and not isinstance(found, bool) and str(found):

@@ -1,4 +1,4 @@
-"""Each CRM's catalog, end to end (SPEC section 3): one code of every meaning, answered by the customer's sandbox
+"""Each CRM's catalog, end to end: one code of every meaning, answered by the customer's sandbox
 as the vendor documents it (status and body shape), through the app in process, ends as that meaning.
 
 The person (406 with the customer's code, 409, 400), the customer's own state (502 customer_error), our request

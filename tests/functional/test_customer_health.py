@@ -1,4 +1,4 @@
-"""A customer's health (SPEC section 9): pause after exactly N customer failures in a row, send nothing while
+"""A customer's health: pause after exactly N customer failures in a row, send nothing while
 paused, let one lead probe after the pause, resume on its success, pause again on its failure.
 
 The customer is the Salesforce sandbox, which fails on demand (`+error500` in an email: HTTP 500).

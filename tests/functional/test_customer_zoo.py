@@ -1,4 +1,4 @@
-"""The plug against a zoo of real customer servers, one way of speaking HTTP each (SPEC sections 3, 4, 7).
+"""The plug against a zoo of real customer servers, one way of speaking HTTP each.
 
 Customers run every kind of server: the plug must read each answer whole and right (keep-alive or closed,
 HTTP/1.0 without a length, chunked, compressed, after a 1xx, behind a byte order mark, with a number no
@@ -29,7 +29,7 @@ MARGIN_S = 10.0  # the plug's answer to a slow customer comes by the deadline pl
 FRAMINGS = ("keepalive", "close", "http10", "chunked", "gzip", "deflate", "continue100", "early_hints", "cookies",
             "bom", "huge_number")
 KINDS = {"accepted": (), "refused": ("refuse",), "failing": ("fail",)}
-# What SPEC section 3 says each kind of answer becomes, with the status the customer itself answered.
+# What each kind of answer becomes for the platform, with the status the customer itself answered.
 EXPECTED = {
     "accepted": (201, "accepted", "created", 201),
     "refused": (406, "refused", "OUT_OF_AREA", 422),
@@ -86,7 +86,7 @@ def post_raw(plug: Plug, lead: dict[str, Any]) -> tuple[int, bytes]:
 
 
 def assert_strict_json(envelope: dict[str, Any]) -> None:
-    """No NaN or Infinity anywhere: the envelope parsed leniently must dump strictly (SPEC section 4)."""
+    """No NaN or Infinity anywhere: the envelope parsed leniently must dump strictly (RFC 8259)."""
     try:
         json.dumps(envelope, allow_nan=False)
     except ValueError as exc:
@@ -94,7 +94,7 @@ def assert_strict_json(envelope: dict[str, Any]) -> None:
 
 
 def assert_outcome(kind: str, status: int, envelope: dict[str, Any], zoo: Zoo, email: str) -> None:
-    """The status, state, reason and customer id SPEC section 3 gives this kind of answer."""
+    """The status, state, reason and customer id this kind of answer gets."""
     want_status, want_state, want_reason, customer_status = EXPECTED[kind]
     assert status == want_status, f"{kind}: status {status}, want {want_status}: {envelope}"
     assert envelope["response_details"]["http_status_code"] == customer_status, envelope

@@ -1,4 +1,5 @@
-"""What a customer echoes back never leaks: our credentials (by value) and the person's data (SPEC sections 4, 6).
+"""What a customer echoes back never leaks: our credentials (by value) and the person's data, in
+no envelope nor log line.
 
 Customers repeat what they were sent: a token error quoting the client secret, a PHP warning printing the
 URL with `?key=`, an error quoting the bearer token, a refusal code that is the person's own name. None of it

@@ -1,4 +1,4 @@
-"""Which ends count in a customer's health (SPEC sections 3 and 9): every failure that is not about the person.
+"""Which ends count in a customer's health: every failure that is not about the person.
 
 A misconfigured plug (a custom field the Salesforce org lacks: every lead answered INVALID_FIELD) pauses after
 HEALTH_FAILURES leads, reports the pause once, and answers 502 `customer_paused` after that, sending nothing;

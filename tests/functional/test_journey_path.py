@@ -1,4 +1,4 @@
-"""The path a lead takes through the machine, as the transition log tells it (one JSON line per move).
+"""The path a lead takes through the machine, as the transition log tells it: one JSON line per move.
 
 `sent` means the lead's request left: a lead that failed before (token refused, connection refused) is logged
 `translated -> failed` and certainly never reached the customer; one that failed after (the customer hung, or

@@ -1,4 +1,4 @@
-"""Never twice across retries, through the app (docs/never-twice.md): the platform sends the same lead again.
+"""Never twice across retries, through the app: the platform sends the same lead again.
 
 The plug runs in process with `LEDGER=sqlite:` in the test's folder, against the Salesforce and Zoho
 sandboxes, which count what they received and answer their search endpoints (SOQL query, Zoho search).
@@ -165,8 +165,6 @@ class _SlowWebhook(CustomerServer):
         self.searchable = searchable
         self.kept: dict[str, str] = {}
 
-    forbidden_search = False
-
     def route(self, handler: Handler, request: Received) -> None:
         if request.method == "GET" and request.path.startswith("/forbidden"):
             return handler.send_json(403, {"error": "forbidden"})
@@ -228,7 +226,6 @@ def test_zoho_in_doubt_never_takes_an_older_record_of_the_same_person_for_this_l
 
 def test_a_webhook_search_answered_with_a_refusal_rule_ends_the_lead_as_a_failure_not_a_500(plug_for, tmp_path):
     with _SlowWebhook(searchable=True) as customer:
-        customer.forbidden_search = True
         plug = slow_webhook_plug(plug_for, tmp_path, customer, "/forbidden",
                                  {"when": {"status": 403}, "then": {"state": "refused", "reason": "FORBIDDEN"}})
         lead = make_lead()

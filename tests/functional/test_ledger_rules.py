@@ -1,8 +1,8 @@
-"""The delivery ledger's rules (never send a lead twice), the same tests on both stores: a SQLite file, and DynamoDB
+"""The delivery ledger's rules (docs/never-twice.md), the same tests on both stores: a SQLite file, and DynamoDB
 through a real HTTP emulator (moto's server mode) that this module starts and stops.
 
-Every row of the table in docs/never-twice.md, claims that race, a claim that expires, an unreachable store, and the
-rule that nothing personal is stored.
+Every row of what the ledger holds for an id (docs/never-twice.md), claims that race, a claim that expires, an
+unreachable store, and the rule that nothing personal is stored.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def test_a_store_writes_only_over_the_version_it_read(store):
     assert store.get("k") == Item("k", 2, {"a": 2}, item.expires_at)
 
 
-# --- every row of the never-twice table ----------------------------------------------------------------------
+# --- every row of what the ledger holds --------------------------------------------------------------------------
 
 def test_nothing_held_claims_the_lead(store):
     begun = Ledger(store, "acme").begin(make_lead(), "trace-1", deadline_in(2))

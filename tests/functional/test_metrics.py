@@ -1,4 +1,4 @@
-"""Every lead writes one Embedded Metric Format line (SPEC section 9), read back here as CloudWatch would read it.
+"""Every lead writes one Embedded Metric Format line, read back here as CloudWatch would read it.
 
 Each outcome of the journey runs through the app in process; its line is parsed into datapoints (name, unit,
 dimensions, values) by tests/support/emf.py, which also fails on a line CloudWatch would reject.

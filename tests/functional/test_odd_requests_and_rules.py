@@ -1,4 +1,4 @@
-"""What no ordinary lead does, answered all the same (SPEC sections 3, 6 and 7).
+"""What no ordinary lead does, answered all the same: an envelope, never a 500.
 
 - an answer rule whose regular expression would backtrack for ever in Python's `re` ends at once (RE2);
 - a Lambda event whose body string holds a lone surrogate gets the 400 envelope, not Chalice's own 500;

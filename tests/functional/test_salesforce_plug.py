@@ -1,7 +1,7 @@
 """A Salesforce deployment through the app: POST /send through chalice.test.Client, with real Salesforce-shaped
 customers on 127.0.0.1 behind it (the sandbox, or a scripted one for answers the sandbox never gives).
 
-Every status of SPEC section 3 is reached here (500 through a deliberately broken integration), every
+Every status the platform can get is reached here (500 through a deliberately broken integration), every
 envelope is checked against the schema that contracts/openapi.yaml names for its status, and every
 test counts the Lead POSTs the customer received: no lead is ever sent twice.
 """
@@ -456,7 +456,7 @@ def test_an_unusable_token_answer_never_puts_the_token_in_the_envelope(plug_for,
 
 
 def test_every_status_of_the_spec_was_reached_through_the_app(request):
-    """Runs last in this module (pytest keeps file order): the SPEC statuses a Salesforce deployment can give."""
+    """Runs last in this module (pytest keeps file order): the statuses a Salesforce deployment can give."""
     module_tests = [item for item in request.session.items if item.path == request.node.path]
     if len(module_tests) < len(request.node.parent.collect()):  # a -k or single-test run: nothing to add up
         pytest.skip("only meaningful when the whole module runs")

@@ -1,4 +1,4 @@
-"""Secrets from SSM Parameter Store (SPEC section 5): a variable holding `ssm:<name>` is read, decrypted, once,
+"""Secrets from SSM Parameter Store: a variable holding `ssm:<name>` is read, decrypted, once,
 against moto's SSM server (a real HTTP API on a loopback port, found by boto3 through AWS_ENDPOINT_URL_SSM as
 a real endpoint would be), and the value is a credential: masked in the envelope even when the customer echoes
 it, never in a log line.

@@ -1,5 +1,5 @@
-"""Idle keep-alive connections (SPEC section 7, "Speaking HTTP to any customer"): a server closes a connection
-idle beyond its keep-alive timeout; the plug must never write a lead on such a connection.
+"""Idle keep-alive connections (a connection is reused only when its last answer ended cleanly): a server
+closes a connection idle beyond its keep-alive timeout; the plug must never write a lead on such a connection.
 
 The customer is a real HTTP/1.1 server on 127.0.0.1 that closes a connection idle longer than its timeout (the
 standard library's handler `timeout`, as nginx's `keepalive_timeout` or Apache's `KeepAliveTimeout` do) and,

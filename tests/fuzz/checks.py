@@ -1,4 +1,5 @@
-"""Our own schemathesis checks, beside the built-in ones: what SPEC sections 3 and 4 promise for any input.
+"""Our own schemathesis checks, beside the built-in ones: what the contract promises for any input: a
+documented status, its envelope, never a 504, no credential.
 
 They are registered globally with `@schemathesis.check` when this module is imported, so every
 `case.call_and_validate()` (and a `schemathesis run` given this module as hooks) runs them. They read
@@ -18,7 +19,7 @@ from jsonschema import Draft202012Validator
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 _ENVELOPE = json.loads((CONTRACTS / "envelope.schema.json").read_text(encoding="utf-8"))
 
-# SPEC section 3 -> the envelope of section 4 for that status (by its name in envelope.schema.json).
+# A documented status -> the envelope for that status (by its name in envelope.schema.json).
 ENVELOPE_OF_STATUS = {
     200: "success", 201: "success", 202: "success",
     400: "invalid_lead", 401: "unauthorized", 404: "not_found", 406: "refused", 409: "duplicate",
@@ -67,7 +68,7 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
 
 @schemathesis.check
 def never_504(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> bool:
-    """504 is the platform's own timeout status (SPEC section 3): the plug never answers it, whatever the input."""
+    """504 is the platform's own timeout status: the plug never answers it, whatever the input."""
     assert response.status_code != 504, "The plug answered 504, a status reserved for the platform's timeouts"
     return True
 
@@ -75,11 +76,11 @@ def never_504(ctx: schemathesis.CheckContext, response: schemathesis.Response, c
 @schemathesis.check
 def envelope_for_status(ctx: schemathesis.CheckContext, response: schemathesis.Response,
                         case: schemathesis.Case) -> bool | None:
-    """Every answer of POST /send is the envelope of SPEC section 4 that its status calls for."""
+    """Every answer of POST /send is the envelope (success or error) that its status calls for."""
     if not _is_send(response):
         return None
     name = ENVELOPE_OF_STATUS.get(response.status_code)
-    assert name is not None, f"POST /send answered {response.status_code}, a status SPEC section 3 does not list"
+    assert name is not None, f"POST /send answered {response.status_code}, a status the contract does not list"
     content_type = ";".join(response.headers.get("content-type", [])).split(";")[0].strip().lower()
     assert content_type == "application/json", f"POST /send answered {response.status_code} as {content_type!r}"
     envelope = _envelope(response)

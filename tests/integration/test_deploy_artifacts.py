@@ -1,4 +1,4 @@
-"""The alarms and the dashboard in what `chalice package` writes (SPEC section 9), SAM and Terraform alike.
+"""The alarms and the dashboard in what `chalice package` writes, SAM and Terraform alike.
 
 The SAM template is the one `make package` builds (the `package` fixture merges deploy/sam-operations.json) and
 cfn-lint must find no error in it. No Terraform binary is at hand here: the Terraform files are checked for

@@ -1,4 +1,4 @@
-"""The ledger's table for `chalice deploy` (SPEC section 8), proven without an AWS account.
+"""The ledger's table for `chalice deploy`, proven without an AWS account.
 
 (What `make package` writes for the table is tested with every release stage in test_release_stages.py.)
 scripts/ledger_table.py creates the table: here against moto's DynamoDB server, found by boto3 itself through

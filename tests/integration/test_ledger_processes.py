@@ -1,4 +1,4 @@
-"""Never twice across processes (SPEC section 8), with real `chalice local` processes and real stores.
+"""Never twice across processes, with real `chalice local` processes and real stores.
 
 Ten requests for one lead at once reach the customer once; so do two plugs sharing one SQLite file, and two
 sharing one DynamoDB table (a real HTTP emulator); a plug killed mid-delivery leaves a claim that expires,

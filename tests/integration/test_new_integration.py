@@ -1,8 +1,8 @@
 """`scripts/new_integration.py` writes an integration that passes its own tests as written: generated into a copy
-of the project, its tests, the random-answer checks, the reason table's and the stages' checks and ruff pass
-there, and the docs' checks once its page is linked as the guide says; run by an interpreter without the
-project's tools (as `./scripts/new_integration.py` runs the `python3` on the PATH), it uses the project's .venv;
-a name that is taken or wrong writes nothing."""
+of the project, its tests, the random-answer checks, the reason table's, the stages' and the module map's checks
+and ruff pass there, and the docs' checks once its page is linked as the guide says; run by an interpreter without
+the project's tools (as `./scripts/new_integration.py` runs the `python3` on the PATH), it uses the project's
+.venv; a name that is taken or wrong writes nothing."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def project(generation: tuple[Path, dict[str, bytes], dict[str, bytes]]) -> Path
 def test_the_generated_integrations_pass_their_own_tests_as_written(project):
     tests = ["tests/unit/test_acme_crm.py", "tests/functional/test_acme_crm_plug.py", f"tests/unit/test_{LONG}.py",
              f"tests/functional/test_{LONG}_plug.py", "tests/unit/test_reasons.py", "tests/unit/test_stages.py",
-             "tests/unit/test_integration_modules.py"]
+             "tests/unit/test_integration_modules.py", "tests/unit/test_module_map.py"]
     result = run(project, sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-o", "addopts=", *tests)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "SKIPPED" not in result.stdout
@@ -93,11 +93,20 @@ def test_the_generated_code_is_ruff_clean(project):
     assert result.returncode == 0, result.stdout
 
 
-def test_no_shared_file_changes_but_the_stages(generation):
+def test_the_generated_code_passes_the_type_check_and_has_no_dead_code(project):
+    generated = [pattern.format(name) for name in ("acme_crm", LONG) for pattern in GENERATED
+                 if pattern.endswith(".py")]
+    typed = run(project, str(BIN / "mypy"), "--follow-imports=silent", *generated)  # the rest is make lint's
+    assert typed.returncode == 0, typed.stdout
+    dead = run(project, str(BIN / "vulture"))
+    assert dead.returncode == 0, dead.stdout
+
+
+def test_no_shared_file_changes_but_the_stages_and_the_module_map(generation):
     _project, before, after = generation
     changed = {path for path in before if after.get(path) != before[path]}
     added = {path for path in after if path not in before}
-    assert changed == {".chalice/config.json"}
+    assert changed == {".chalice/config.json", "docs/development.md"}
     for name in ("acme_crm", LONG):
         owned = [pattern.format(name) for pattern in GENERATED]
         assert all(any(path == pattern or path.startswith(pattern) for pattern in owned) for path in added

@@ -1,5 +1,5 @@
 """The fleet: every shipped release stage packages, cfn-lint accepts it, and the stacks of several customers could
-be deployed side by side in one account and region (issue 19, SPEC section 5).
+be deployed side by side in one account and region (issue 19: no fixed physical names).
 
 The `releases` fixture (tests/integration/conftest.py) runs scripts/package.py, as `make package STAGE=...`
 does, for Salesforce, Zoho and a webhook customer (Acme) in production, and Salesforce's testing stage. No AWS

@@ -1,4 +1,4 @@
-"""Check an answer against contracts/envelope.schema.json: the success or the error envelope of SPEC section 4."""
+"""Check an answer against contracts/envelope.schema.json: the success or the error envelope."""
 
 from __future__ import annotations
 
@@ -17,4 +17,4 @@ _ERROR = Draft202012Validator({**_SCHEMA, "$ref": "#/$defs/error"})
 def assert_envelope(status: int, envelope: dict[str, Any]) -> None:
     validator = _SUCCESS if status in (200, 201, 202) else _ERROR
     errors = [f"{error.json_path}: {error.message}" for error in validator.iter_errors(envelope)]
-    assert not errors, f"HTTP {status} answered with no envelope of SPEC section 4: {errors}"
+    assert not errors, f"HTTP {status} answered with no envelope of the contract: {errors}"

@@ -15,9 +15,6 @@ from typing import Any
 
 from sandbox.server import CustomerServer
 
-FAULTS = ("hang", "drip", "slow_headers", "reset", "html503", "not_json", "huge", "redirect", "ok", "expire_once",
-          "always_expired")
-
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -40,7 +40,7 @@ def make_lead(**overrides: Any) -> dict[str, Any]:
     return lead
 
 
-# Ids the schema accepts that a careless log or parser would lose: each must stay traceable (SPEC section 6).
+# Ids the schema accepts that a careless log or parser would lose: each must stay traceable by scripts/trace.py.
 TRACEABLE_IDS = {
     "tab": "lead\twith-a-tab",
     "line-break": "lead\nwith-a-line-break",

@@ -104,10 +104,6 @@ class LocalPlug:
         """The JSON transition lines written so far."""
         return [line for line in self.json_lines() if "_aws" not in line]
 
-    def metric_lines(self) -> list[dict[str, object]]:
-        """The Embedded Metric Format lines written so far, one per lead."""
-        return [line for line in self.json_lines() if "_aws" in line]
-
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()

@@ -1,4 +1,4 @@
-"""Read the transition log (SPEC section 6) through pytest's `caplog`: each move is a LogRecord.
+"""Read the transition log (one JSON line per move) through pytest's `caplog`: each move is a LogRecord.
 
 The records are formatted with the plug's own `JsonFormatter`, so a test reads exactly the line the plug
 writes on standard output.

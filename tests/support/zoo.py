@@ -1,4 +1,4 @@
-"""A customer zoo: tiny real HTTP servers on 127.0.0.1, one way of speaking HTTP each (SPEC section 7).
+"""A customer zoo: tiny real HTTP servers on 127.0.0.1, one way of speaking HTTP each.
 
 Customers run every kind of server, and the plug must read each one's answer right and keep one lead's
 answer, cookie or half-read bytes away from the next lead. `http.server` would normalise the framings
@@ -130,8 +130,8 @@ class _Connection:
                     break
                 body += chunk[:-2]
             return headers, body
-        body = self.read_exactly(int(headers.get("content-length") or 0))
-        return None if body is None else (headers, body)
+        sized = self.read_exactly(int(headers.get("content-length") or 0))
+        return None if sized is None else (headers, sized)
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -325,14 +325,6 @@ class Zoo:
 
     def count(self, email: str) -> int:
         return len(self.received(email))
-
-    def request_count(self) -> int:
-        with self._lock:
-            return len(self.requests)
-
-    def connection_count(self) -> int:
-        with self._lock:
-            return self._connections
 
     # Called by the handler threads.
 

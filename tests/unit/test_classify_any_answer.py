@@ -1,4 +1,5 @@
-"""`classify` never raises and never misreads a shape, in every integration (SPEC section 7).
+"""`classify` never raises and never misreads a shape, in every integration: an answer it cannot read
+is bad_customer_response (502).
 
 Hypothesis throws answer structures at each integration's `classify`: random JSON, and near misses of each
 customer's documented shapes (Salesforce's error array, Zoho's per-record codes, HubSpot's categories and

@@ -1,4 +1,4 @@
-"""The lead contract at runtime (SPEC section 2): reading the raw body, validating and normalising the lead.
+"""The lead contract at runtime (contracts/lead.schema.json): reading the raw body, validating and normalising the lead.
 
 The runtime validates with Python's `re` (through jsonschema); JSON Schema patterns are ECMA 262, the dialect
 schemathesis (jsonschema_rs) and the platform's own validators read. Where the two dialects read a pattern

@@ -1,5 +1,4 @@
-"""The two envelopes the platform reads (success, error), built from an outcome, the request shown and the customer's
-answer."""
+"""The success and the error envelopes, built from an outcome, the request shown and the customer's answer."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ NON_TERMINAL = ("received", "validated", "translated", "sent")
 # The way to each non-terminal state from `received`.
 WAY_TO = {"received": (), "validated": ("validate",), "translated": ("validate", "translate"),
           "sent": ("validate", "translate", "send")}
-# The only moves a lead may make (the platform's contract): (state, trigger) -> next state.
+# The only moves the contract allows: (state, trigger) -> next state.
 ALLOWED = {
     ("received", "validate"): "validated",
     ("validated", "translate"): "translated",

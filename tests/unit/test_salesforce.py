@@ -1,4 +1,4 @@
-"""Salesforce (SPEC section 7): translation to a standard Lead, classification of recorded answers, settings."""
+"""Salesforce: translation to a standard Lead, classification of recorded answers, settings."""
 
 from __future__ import annotations
 
@@ -277,7 +277,7 @@ def test_an_unknown_customer_is_refused(customer):
         build_integration({**ENV, "CUSTOMER": customer})
 
 
-# -- every code of Salesforce's catalog that a Lead create can meet, by its meaning (SPEC section 3) -------------
+# -- every code of Salesforce's catalog that a Lead create can meet, by its meaning for the platform ---------
 # Written from Salesforce's StatusCode list and the REST API's error pages, not from the plug's table.
 
 PERSON, DUPLICATE_OF, MISSING = "about the person", "already there", "a required field"

@@ -1,4 +1,5 @@
-"""scripts/trace.py finds every id the schema accepts, in every log format it reads (SPEC section 6).
+"""scripts/trace.py finds every id the schema accepts, in every log format it reads (tabs, line breaks,
+invisible characters and quotes included).
 
 The lines are the plug's own (its JsonFormatter), then as CloudWatch shows them: behind the Lambda runtime's
 prefix, inside `aws logs filter-log-events` JSON, and as rows of the console's CSV export.

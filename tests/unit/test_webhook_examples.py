@@ -1,5 +1,5 @@
 """A customer file's examples are checked when it loads: a rule that gets one wrong stops the plug with one line
-naming the example and the rule that matched, before a refusal can be sold as a lead (SPEC section 7)."""
+naming the example and the rule that matched, before a refusal can be sold as a lead."""
 
 from __future__ import annotations
 
