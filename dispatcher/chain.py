@@ -18,7 +18,7 @@ from dispatcher.errors import LeadEnded
 from dispatcher.integrations.base import Chain, ChainState, CustomerRequest, Finder, FindFurther, Integration
 from dispatcher.ledger import Claim, Ledger
 from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Reason, State
 from dispatcher.step_memory import StepMemory
 
 # Sends one request under the lead's session and deadline; the callback fires when its first byte leaves.
@@ -27,12 +27,18 @@ MAX_FIND_REQUESTS = 8  # a search in several requests is bounded (the deadline b
 
 
 def exchange(integration: Integration, request: CustomerRequest | Chain, send: Send, *,
-             on_sent: Callable[[], None], memory: StepMemory | None = None,
-             in_doubt_since: datetime | None = None) -> tuple[Outcome, Answer]:
-    """The outcome of the lead and the answer that decided it (LeadEnded, from the transport, when none came)."""
+             on_sent: Callable[[], None], lead: Lead, ledger: Ledger | None = None,
+             claim: Claim | None = None) -> tuple[Outcome, Answer]:
+    """The outcome of the lead and the answer that decided it (LeadEnded, from the transport, when none came).
+    A chain's steps are remembered beside the ledger's `claim` on the `lead` (nothing without a ledger: double
+    sends were accepted)."""
     if isinstance(request, CustomerRequest):
         single = send(request, on_sent)
         return integration.classify(single), single
+    memory = in_doubt_since = None
+    if ledger is not None and claim is not None:
+        memory = StepMemory(ledger.store, ledger.customer, lead["id"], claim.fingerprint, ledger.ttl_s)
+        in_doubt_since = claim.since if claim.in_doubt else None
     results: dict[str, dict[str, Any]] = memory.recall() if memory is not None else {}
     for step in request.steps:
         if step.remembered and step.name in results:
@@ -44,22 +50,13 @@ def exchange(integration: Integration, request: CustomerRequest | Chain, send: S
         answer = send(step_request, on_sent if step.writes else None)
         read = step.read(answer, state)
         if isinstance(read, Outcome):
-            if read.state in ("refused", "duplicate"):
+            if read.state in (State.REFUSED, State.DUPLICATE):
                 on_sent()  # the customer judged the person from this step (a search): it was asked, it answered
             return read, answer
         results[step.name] = read
         if step.remembered and memory is not None:
             memory.remember(step.name, read)
     raise RuntimeError(f"the chain of {integration.name} ended without an outcome (its last step must give one)")
-
-
-def memory_of(ledger: Ledger | None, lead: Lead, claim: Claim | None) -> dict[str, Any]:
-    """`exchange`'s memory and in-doubt arguments for this lead: its steps are remembered beside the ledger's
-    claim (nothing without a ledger: double sends were accepted)."""
-    if ledger is None or claim is None:
-        return {}
-    return {"memory": StepMemory(ledger.store, ledger.customer, lead["id"], claim.fingerprint, ledger.ttl_s),
-            "in_doubt_since": claim.since if claim.in_doubt else None}
 
 
 def find(finder: Finder, lead: Lead, since: datetime, send: Send) -> tuple[str | int, Answer] | None:

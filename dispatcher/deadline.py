@@ -1,4 +1,4 @@
-"""One deadline per lead (SPEC section 3): the plug answers before API Gateway or Lambda give up, never 504.
+"""One deadline per lead: the plug answers before API Gateway or Lambda give up, never with a 504.
 
 The customer exchange may last until `customer_at`: the earliest of CUSTOMER_TIMEOUT_S, the Lambda's
 remaining time and API Gateway's 29 s, each minus a margin kept for answering (envelope, log, Rollbar).

@@ -72,8 +72,9 @@ def _iso(epoch: float) -> str:
 
 class Health:
     def __init__(self, store: Store, customer: str, failures: int = DEFAULT_FAILURES,
-                 pause_s: float = DEFAULT_PAUSE_S) -> None:
+                 pause_s: float = DEFAULT_PAUSE_S, name: str = "") -> None:
         self.store, self.customer, self.failures, self.pause_s = store, customer, failures, pause_s
+        self.name = name or customer  # `customer` is the stable id (the key); `name` is for messages
         self.key = f"health:{customer}"
         self._cached: tuple[Item | None, float] | None = None  # (the state item, when this container read it)
 
@@ -93,7 +94,7 @@ class Health:
                 return False
             if now < paused_until or now < (probe_until or 0):
                 until = max(paused_until, probe_until or 0)
-                raise LeadEnded(Outcome.of(Reason.CUSTOMER_PAUSED, f"Delivery to {self.customer} is paused after "
+                raise LeadEnded(Outcome.of(Reason.CUSTOMER_PAUSED, f"Delivery to {self.name} is paused after "
                                            f"repeated failures, until {_iso(until)}; retry then",
                                            paused_until=_iso(until)))
             if self._write(item, {**state, "probe_until": now + deadline_s}):
@@ -168,7 +169,7 @@ class Health:
         _log.info("customer %s", dest, extra={"fields": fields})
 
 
-def health_from_setting(environ: Mapping[str, str], store: Store, customer: str) -> Health | None:
+def health_from_setting(environ: Mapping[str, str], store: Store, customer: str, name: str = "") -> Health | None:
     """HEALTH_FAILURES (default 5; 0 turns pausing off) and HEALTH_PAUSE_S (default 60)."""
     try:
         failures = int(environ.get("HEALTH_FAILURES") or DEFAULT_FAILURES)
@@ -178,4 +179,4 @@ def health_from_setting(environ: Mapping[str, str], store: Store, customer: str)
                                  "seconds") from None
     if failures < 0 or not 0 < pause_s <= 86_400:
         raise ConfigurationError("HEALTH_FAILURES must be 0 (off) or more, HEALTH_PAUSE_S between 0 and 86400")
-    return Health(store, customer, failures, pause_s) if failures else None
+    return Health(store, customer, failures, pause_s, name) if failures else None

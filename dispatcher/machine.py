@@ -1,74 +1,101 @@
-"""The lead's state machine (SPEC section 1): the states, the only moves allowed, and one log line per move.
+"""The lead's state machine: the states, the only moves allowed, and one log line per move.
+
+A lead is received, validated, translated, sent, then ends accepted, refused, duplicate or failed; it may also
+end accepted without being sent (the ledger replays an earlier delivery, or the customer's search finds the lead
+an attempt in doubt delivered), and it may fail from any state before its end.
 
 One `Machine` serves every lead, and it never holds one: a journey fires its moves through the machine's
 events (`Event.trigger(model)`, what the methods `add_model` would bind call), so nothing is attached or
 detached per lead. Binding those methods (`add_model`: a partial and a `setattr` for each of 9 triggers,
 their `may_` twins and 8 states) and `remove_model` cost 60 us a lead, more than the four moves themselves
-(docs/performance.md). `auto_transitions=False`, so a trigger that is not declared below raises `MachineError`:
-an impossible path is a bug, never a silent move.
+(docs/performance.md); `Journey` declares the triggers itself instead, typed. `auto_transitions=False`, so a
+trigger that is not declared below raises `MachineError`: an impossible path is a bug, never a silent move.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Any
 
 from transitions import EventData, Machine
 
 from dispatcher import translog
-from dispatcher.reasons import TERMINAL_STATES
+from dispatcher.privacy import NO_LEAD, Masker
+from dispatcher.reasons import TERMINAL_STATES, State
 
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
-STATES = ["received", "validated", "translated", "sent", "accepted", "refused", "duplicate", "failed"]
+
+class Trigger(StrEnum):
+    """The moves, by name (the `trigger` of the transition log)."""
+
+    VALIDATE = "validate"
+    TRANSLATE = "translate"
+    SEND = "send"
+    ACCEPT = "accept"
+    REFUSE = "refuse"
+    MARK_DUPLICATE = "mark_duplicate"
+    REPLAY = "replay"
+    FIND = "find"
+    FAIL = "fail"
+
+
+STATES = list(State)
+_ON_ITS_WAY = [State.RECEIVED, State.VALIDATED, State.TRANSLATED, State.SENT]
 
 TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "validate", "source": "received", "dest": "validated"},
-    {"trigger": "translate", "source": "validated", "dest": "translated"},
-    {"trigger": "send", "source": "translated", "dest": "sent"},
-    {"trigger": "accept", "source": "sent", "dest": "accepted"},
-    {"trigger": "refuse", "source": "sent", "dest": "refused"},
-    {"trigger": "mark_duplicate", "source": "sent", "dest": "duplicate"},
-    # Without sending (SPEC section 8): the ledger replays an accepted delivery, or the customer's own search
-    # finds the lead an attempt in doubt delivered.
-    {"trigger": "replay", "source": "translated", "dest": "accepted"},
-    {"trigger": "find", "source": "translated", "dest": "accepted"},
+    {"trigger": Trigger.VALIDATE, "source": State.RECEIVED, "dest": State.VALIDATED},
+    {"trigger": Trigger.TRANSLATE, "source": State.VALIDATED, "dest": State.TRANSLATED},
+    {"trigger": Trigger.SEND, "source": State.TRANSLATED, "dest": State.SENT},
+    {"trigger": Trigger.ACCEPT, "source": State.SENT, "dest": State.ACCEPTED},
+    {"trigger": Trigger.REFUSE, "source": State.SENT, "dest": State.REFUSED},
+    {"trigger": Trigger.MARK_DUPLICATE, "source": State.SENT, "dest": State.DUPLICATE},
+    # Without sending: the ledger replays an accepted delivery, or the customer's own search finds the lead an
+    # attempt in doubt delivered.
+    {"trigger": Trigger.REPLAY, "source": State.TRANSLATED, "dest": State.ACCEPTED},
+    {"trigger": Trigger.FIND, "source": State.TRANSLATED, "dest": State.ACCEPTED},
     # Invalid input fails from `received`; a lead whose request never left fails from `translated`;
     # a bug can fail a lead anywhere before its end.
-    {"trigger": "fail", "source": ["received", "validated", "translated", "sent"], "dest": "failed"},
+    {"trigger": Trigger.FAIL, "source": _ON_ITS_WAY, "dest": State.FAILED},
 ]
-TERMINAL = frozenset(STATES[4:])
+TERMINAL = frozenset(state for state in State if state not in _ON_ITS_WAY)
 # The trigger that ends a sent lead in each terminal state, read from the table above (fail ends any).
-_ENDING_TRIGGER = {move["dest"]: move["trigger"] for move in TRANSITIONS
-                   if move["dest"] in TERMINAL and "sent" in move["source"]}
+_ENDING_TRIGGER: dict[State, Trigger] = {
+    move["dest"]: move["trigger"] for move in TRANSITIONS
+    if move["dest"] in TERMINAL and State.SENT in (move["source"] if isinstance(move["source"], list)
+                                                   else [move["source"]])}
 assert TERMINAL == TERMINAL_STATES == set(_ENDING_TRIGGER), "the machine and the reason table disagree"
 
 
 class Journey:
-    """One lead's way through the machine: its ids for the log, what was sent, and the reason it ended.
+    """One lead's way through the machine: its state, its ids for the log, and its timings. What the steps found
+    (the outcome, the answer, the ledger's claim...) is not kept here: `delivery.journey_steps` returns it.
 
-    Its moves go through the shared machine (`trigger(name)`), which checks them against the table above, sets
-    `state` and logs the move.
+    Its moves go through the shared machine, which checks them against the table above, sets `state` and logs
+    the move; each trigger is a method of its own (typed), `trigger(name)` fires one by name.
     """
 
     def __init__(self, trace_id: str, lead_id: str | None = None) -> None:
-        self.state: str = MACHINE.initial
-        self.lead_id = lead_id
+        self.state: State = State.RECEIVED
         self.trace_id = trace_id
-        self.reason: str | None = None
-        self.request_details: dict[str, Any] = {}
-        self.log_extra: dict[str, Any] = {}  # fields of the terminal log line (the first attempt of a replay)
-        self.answered = False  # the customer answered the lead's request (whatever it said)
-        self.probe = False  # this lead tests a customer whose pause just ended
-        self.ended_by: str | None = None  # a trigger other than the end state's own: replay, find
-        self.claim: Any = None  # the ledger's claim on this lead, when this request delivers it
-        self.replayed: Any = None  # the accepted delivery this request replays (`replay` is a move's name)
+        self.lead_id = lead_id
+        self.logged_id = NO_LEAD.mask_id(lead_id) if lead_id else None  # the id as the log may show it
+        self.reason: str | None = None  # set by the move that ends the lead
         self.started = time.perf_counter()
         self.sent_at: float | None = None  # when the request left (perf_counter)
-        self.answered_at: float | None = None  # when the exchange with the customer ended, answered or not
+        # The customer's response time: from the request leaving to the exchange's end (answered or not, timed
+        # out, reset); None if it never left
+        self.response_ms: float | None = None
+
+    def identify(self, lead_id: str | None, masker: Masker) -> None:
+        """The lead's id, once read (None when the body holds no valid one); the log shows it unless it is
+        itself personal data (an email sent as id)."""
+        self.lead_id = lead_id
+        self.logged_id = masker.mask_id(lead_id) if lead_id else None
 
     @property
     def ended(self) -> bool:
@@ -79,62 +106,80 @@ class Journey:
         """The lead's request left: the customer may hold the lead, whatever happened next."""
         return self.sent_at is not None
 
-    @property
-    def response_ms(self) -> float | None:
-        """The customer's response time: from the request leaving to the exchange's end; None if it never left."""
-        if self.sent_at is None or self.answered_at is None:
-            return None
-        return round((self.answered_at - self.sent_at) * 1000, 3)
-
-    def trigger(self, name: str) -> bool:
+    def trigger(self, name: str, **facts: Any) -> bool:
         """Fire the move `name` (MachineError if the current state does not allow it), as transitions'
-        bound `model.trigger(name)` does: an unknown name is an AttributeError."""
+        bound `model.trigger(name)` does: an unknown name is an AttributeError. `facts` reach the log line."""
         event = MACHINE.events.get(name)
         if event is None:
             raise AttributeError(f"Do not know event named '{name}'.")
-        return event.trigger(self)
+        return bool(event.trigger(self, **facts))
+
+    def validate(self) -> bool:
+        return self.trigger(Trigger.VALIDATE)
+
+    def translate(self) -> bool:
+        return self.trigger(Trigger.TRANSLATE)
+
+    def send(self) -> bool:
+        return self.trigger(Trigger.SEND)
+
+    def accept(self) -> bool:
+        return self.trigger(Trigger.ACCEPT)
+
+    def refuse(self) -> bool:
+        return self.trigger(Trigger.REFUSE)
+
+    def mark_duplicate(self) -> bool:
+        return self.trigger(Trigger.MARK_DUPLICATE)
+
+    def replay(self) -> bool:
+        return self.trigger(Trigger.REPLAY)
+
+    def find(self) -> bool:
+        return self.trigger(Trigger.FIND)
+
+    def fail(self) -> bool:
+        return self.trigger(Trigger.FAIL)
 
     def request_left(self) -> None:
         """The lead's request is leaving (its first byte is being written): `sent`, once per lead."""
-        if self.state == "translated":  # a resend after a token refresh has left already
+        if self.state == State.TRANSLATED:  # a resend after a token refresh has left already
             self.sent_at = time.perf_counter()
-            self.trigger("send")
-
-    def validate(self) -> None:
-        self.trigger("validate")
-
-    def translate(self) -> None:
-        self.trigger("translate")
+            self.send()
 
     def exchange_ended(self) -> None:
         """The customer answered, or the exchange failed (timeout, reset): the response time's end."""
-        self.answered_at = time.perf_counter()
+        if self.sent_at is not None:
+            self.response_ms = round((time.perf_counter() - self.sent_at) * 1000, 3)
 
-    def end(self, state: str, reason: str, by: str | None = None) -> None:
-        """Move to a terminal state with its reason code (`by`: a trigger other than the state's own)."""
+    def end(self, state: str, reason: str, by: Trigger | None = None, log: Mapping[str, Any] | None = None) -> None:
+        """Move to a terminal state with its reason code (`by`: a trigger other than the state's own; `log`:
+        ids of other attempts of the lead for the terminal log line, `replay_of`, `previous_trace_id`)."""
         self.reason = reason
-        self.trigger(by or _ENDING_TRIGGER[state])
+        self.trigger(by or _ENDING_TRIGGER[State(state)], **(log or {}))
 
 
 def _log_transition(event: EventData) -> None:
-    lead: Journey = event.model
+    journey: Journey = event.model  # type: ignore[assignment]  # transitions types its models as object
+    dest = journey.state
+    terminal = dest in TERMINAL
     translog.transition(
-        lead_id=lead.lead_id,
-        trace_id=lead.trace_id,
-        source=event.transition.source,
-        dest=event.transition.dest,
+        lead_id=journey.logged_id,
+        trace_id=journey.trace_id,
+        source=State[event.transition.source],  # type: ignore[union-attr]  # transitions names Enum states
+        dest=dest,
         trigger=event.event.name,
-        reason=lead.reason if event.transition.dest in TERMINAL else None,
-        elapsed_ms=round((time.perf_counter() - lead.started) * 1000, 3),
-        **(lead.log_extra if event.transition.dest in TERMINAL else {}),
+        reason=journey.reason if terminal else None,
+        elapsed_ms=round((time.perf_counter() - journey.started) * 1000, 3),
+        **(event.kwargs if terminal else {}),
     )
 
 
 MACHINE = Machine(
     model=None,
-    states=STATES,
+    states=State,
     transitions=TRANSITIONS,
-    initial="received",
+    initial=State.RECEIVED,
     auto_transitions=False,
     send_event=True,
     after_state_change=[_log_transition],

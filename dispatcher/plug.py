@@ -1,11 +1,11 @@
-"""The composition root: from the environment (SPEC section 5) to one integration, transport and reporter.
+"""The composition root: from the stage's environment variables to one integration, transport and reporter.
 
 `build_plug(environ)` reads the variables once and refuses a wrong configuration with a message naming the
 variable. `PlugHolder` keeps one app's plug: built when the app starts if the stage's variables are there
 (so `chalice local`, `chalice deploy` and `chalice package`, which import the app with them, stop on a wrong
 configuration) and always on Lambda, otherwise at the first lead (so that `import app` works with no variable set).
 
-Any variable may hold `ssm:<parameter name>` (SPEC section 5): the value is read from SSM Parameter Store,
+Any variable may hold `ssm:<parameter name>`: the value is read from SSM Parameter Store,
 decrypted, once per container, and kept among the plug's credentials (masked everywhere, never logged).
 """
 
@@ -39,7 +39,8 @@ class Plug:
     ledger: Ledger | None = None
     health: Health | None = None
     secrets: tuple[str, ...] = ()  # the values read from SSM Parameter Store
-    customer_id: str = ""
+    customer_id: str = ""  # the one identity: the ledger's key, the health, metrics and Rollbar (`customer_id()`)
+    customer_name: str = ""  # for people: messages only (a webhook file's `name`, else the integration's)
 
     @property
     def credentials(self) -> tuple[str, ...]:
@@ -92,8 +93,9 @@ def slug(text: str) -> str:
 
 
 def customer_id(environ: Mapping[str, str]) -> str:
-    """The deployment's stable customer id, carried by every metric, Rollbar item and log line: CUSTOMER_ID when
-    set, else CUSTOMER, plus the webhook file's name for a webhook customer (`webhook-acme-json`)."""
+    """The deployment's stable customer id, a slug (lower-case letters, digits, hyphens), carried by every
+    metric, Rollbar item and log line, and the key of its ledger and health: CUSTOMER_ID when set, else CUSTOMER,
+    plus the webhook file's stem for a webhook customer (`webhook-acme-json`)."""
     explicit = slug(environ.get("CUSTOMER_ID") or "")
     if explicit:
         return explicit
@@ -132,17 +134,19 @@ def build_plug(environ: Mapping[str, str], *, read_ssm: bool = True, at_start: b
                         environment=environ.get("ROLLBAR_ENVIRONMENT") or "development",
                         endpoint=environ.get("ROLLBAR_ENDPOINT") or "", customer=identity,
                         code_version=code_version(environ))
-    customer = getattr(integration, "customer", None) or integration.name
-    ledger = ledger_from_setting(environ, customer)
+    # The ledger, the health and the step memory are keyed by the stable id: renaming the customer for people (a
+    # webhook file's `name`) never makes a replayed lead look new.
+    ledger = ledger_from_setting(environ, identity)
     if at_start and ledger is not None and not ledger.store.remote:
         _check_ledger_file(getattr(ledger.store, "path", ""))
     # The health is shared through the ledger's store; without a ledger, each container keeps its own.
-    health = health_from_setting(environ, ledger.store if ledger is not None else MemoryStore(), customer)
+    name = getattr(integration, "customer", None) or integration.name
+    health = health_from_setting(environ, ledger.store if ledger is not None else MemoryStore(), identity, name)
     metrics = LeadMetrics(MetricsSettings.from_environ({**environ, "METRICS_CUSTOMER": environ.get(
         "METRICS_CUSTOMER") or identity}))
     return Plug(integration=integration, transport=Transport(), reporter=reporter,
                 customer_timeout_s=customer_timeout_s, metrics=metrics, ledger=ledger, health=health,
-                secrets=secrets, customer_id=identity)
+                secrets=secrets, customer_id=identity, customer_name=name)
 
 
 def _check_ledger_file(path: str) -> None:

@@ -18,9 +18,7 @@ with `?key=`), in the envelope, the logs and Rollbar items; secret keys of an an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from typing import Any
 
 MASK = "[masked]"
@@ -35,14 +33,8 @@ _EMAIL = re.compile(r"(?<![^\s@\"'<>()\[\],;:])[^\s@\"'<>()\[\],;:]++@[^\s@\"'<>
 _PHONE = re.compile(r"\+\d[\d .()-]{5,}\d")  # international numbers; ids and dates stay readable
 _PERSONAL_PATHS = (("first_name",), ("last_name",), ("email",), ("phone",), ("address", "street"), ("consent", "ip"))
 
-_personal_values: ContextVar[tuple[str, ...]] = ContextVar("personal_values", default=())
-_folded_values: ContextVar[tuple[str, ...]] = ContextVar("folded_values", default=())
-_phone_digits: ContextVar[str] = ContextVar("phone_digits", default="")  # a national form holds them, in any layout
 _NOT_DIGITS = re.compile(r"\D+")
 _PHONE_SEPARATORS = r"[\s().\-/]*"
-_lead_id: ContextVar[str] = ContextVar("lead_id", default="")
-_credentials: ContextVar[tuple[str, ...]] = ContextVar("credentials", default=())
-_personal_pattern: ContextVar[re.Pattern[str] | None] = ContextVar("personal_pattern", default=None)
 
 
 def personal_values(body: Any) -> tuple[str, ...]:
@@ -84,67 +76,8 @@ def phone_digits(phone: str) -> str:
     return digits[3:] if len(digits) - 3 >= 6 else ""
 
 
-@contextmanager
-def masking() -> Iterator[None]:
-    """The scope of one lead: what `learn` and `learn_credentials` make known is forgotten at its end."""
-    personal, credentials, pattern = _personal_values.set(()), _credentials.set(()), _personal_pattern.set(None)
-    folded, lead_id, phone = _folded_values.set(()), _lead_id.set(""), _phone_digits.set("")
-    try:
-        yield
-    finally:
-        _personal_values.reset(personal)
-        _folded_values.reset(folded)
-        _lead_id.reset(lead_id)
-        _credentials.reset(credentials)
-        _personal_pattern.reset(pattern)
-        _phone_digits.reset(phone)
-
-
-def learn_credentials(values: Iterable[str]) -> None:
-    """Make the plug's credentials known to the masks, longest first (a token may contain a shorter secret)."""
-    usable = {value for value in values if isinstance(value, str) and len(value) >= MIN_CREDENTIAL_LENGTH}
-    _credentials.set(tuple(sorted(usable, key=len, reverse=True)))
-
-
-def mask_credentials(text: str) -> str:
-    for value in _credentials.get():
-        if value in text:
-            text = text.replace(value, REDACTED)
-    return text
-
-
-def reveals(token: str) -> bool:
-    """Whether a token (a customer's refusal code) repeats the lead's personal data (in any form the plug derives
-    from it), our id of the lead (a per-lead code), or a credential."""
-    plain = _alphanumeric(token)
-    if not plain:
-        return False
-    if any(value in token for value in _credentials.get()):
-        return True
-    lead_id = _alphanumeric(_lead_id.get())
-    if len(lead_id) >= 4 and lead_id in plain:
-        return True
-    for value in _personal_values.get():
-        known = _alphanumeric(value)
-        if len(known) >= 3 and (known in plain or (len(plain) >= 3 and plain in known)):
-            return True
-    return False
-
-
 def _alphanumeric(text: str) -> str:
     return "".join(character for character in text.lower() if character.isalnum())
-
-
-def learn(body: Any) -> None:
-    """Make the body's personal values (and its id, for `reveals`) known for the rest of the current lead."""
-    values = personal_values(body)
-    _personal_values.set(values)
-    _folded_values.set(tuple({value.casefold() for value in values}))
-    lead_id = body.get("id") if isinstance(body, dict) else None
-    _lead_id.set(lead_id if isinstance(lead_id, str) else "")
-    phone = body.get("phone") if isinstance(body, dict) else None
-    _phone_digits.set(phone_digits(phone.strip()) if isinstance(phone, str) else "")
-    _personal_pattern.set(None)  # compiled only when a value is in a text to mask: most leads never are
 
 
 def _whole_values(values: tuple[str, ...], phone: str = "") -> re.Pattern[str] | None:
@@ -161,59 +94,137 @@ def _whole_values(values: tuple[str, ...], phone: str = "") -> re.Pattern[str] |
     return re.compile("|".join(part for part in (words, spaced) if part), re.IGNORECASE)
 
 
-def mask_known(text: str) -> str:
-    """Text with the current lead's personal values masked, wherever they stand as whole words.
-
-    The values are looked for first (a substring in any letter case): a text that holds none of them, which is
-    most texts of most leads, is given back without compiling the lead's pattern (a regex a lead costs)."""
-    folded, phone = text.casefold(), _phone_digits.get()
-    if not any(value in folded for value in _folded_values.get()) \
-            and not (phone and phone in _NOT_DIGITS.sub("", text)):
-        return text
-    pattern = _personal_pattern.get()
-    if pattern is None:
-        pattern = _whole_values(_personal_values.get(), phone)
-        if pattern is None:
-            return text
-        _personal_pattern.set(pattern)
-    return pattern.sub(MASK, text)
+def _usable_credentials(values: Iterable[str]) -> tuple[str, ...]:
+    """The credentials worth masking, longest first (a token may contain a shorter secret)."""
+    usable = {value for value in values if isinstance(value, str) and len(value) >= MIN_CREDENTIAL_LENGTH}
+    return tuple(sorted(usable, key=len, reverse=True))
 
 
-def mask_id(lead_id: str) -> str:
-    """An id as it is, unless it is itself personal data (the platform sent an email or a phone as id).
+class Masker:
+    """What must not leave the plug for one lead: its personal values (in every derived form) and the plug's
+    credentials. Built once per lead and handed to whatever writes an envelope, a ledger record, a Rollbar item
+    or a log line: nothing is masked through hidden state, so a thread given the masker masks like the lead's.
 
-    Masking parts of an id would garble it (a hex id holds "ed" or "abe") and lose the lead in the log.
+    Building one costs no regex: the lead's own pattern is compiled the first time a text holds one of its values
+    (most texts of most leads never do), then kept for the lead.
     """
-    plain = lead_id.strip()
-    if plain in _personal_values.get() or plain.lower() in _personal_values.get() \
-            or _EMAIL.fullmatch(plain) or _PHONE.fullmatch(plain):
-        return MASK
-    return lead_id
+
+    __slots__ = ("_credentials", "_folded", "_lead_id", "_pattern", "_personal", "_phone")
+
+    def __init__(self, body: Any = None, credentials: Iterable[str] = ()) -> None:
+        values = personal_values(body)
+        self._personal = values
+        self._folded = tuple({value.casefold() for value in values})
+        lead_id = body.get("id") if isinstance(body, dict) else None
+        self._lead_id = lead_id if isinstance(lead_id, str) else ""
+        phone = body.get("phone") if isinstance(body, dict) else None
+        self._phone = phone_digits(phone.strip()) if isinstance(phone, str) else ""
+        self._credentials = _usable_credentials(credentials)
+        self._pattern: re.Pattern[str] | None = None
+
+    def learn_credentials(self, values: Iterable[str]) -> None:
+        """The plug's credentials as they are now: a token fetched during the lead is masked from then on."""
+        self._credentials = _usable_credentials(values)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether this lead's pattern has been compiled (a text held one of its values)."""
+        return self._pattern is not None
+
+    def mask_credentials(self, text: str) -> str:
+        for value in self._credentials:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def reveals(self, token: str) -> bool:
+        """Whether a token (a customer's refusal code) repeats the lead's personal data (in any form the plug
+        derives from it), our id of the lead (a per-lead code), or a credential."""
+        plain = _alphanumeric(token)
+        if not plain:
+            return False
+        if any(value in token for value in self._credentials):
+            return True
+        lead_id = _alphanumeric(self._lead_id)
+        if len(lead_id) >= 4 and lead_id in plain:
+            return True
+        for value in self._personal:
+            known = _alphanumeric(value)
+            if len(known) >= 3 and (known in plain or (len(plain) >= 3 and plain in known)):
+                return True
+        return False
+
+    def mask_known(self, text: str) -> str:
+        """Text with the lead's personal values masked, wherever they stand as whole words.
+
+        The values are looked for first (a substring in any letter case): a text that holds none of them, which
+        is most texts of most leads, is given back without compiling the lead's pattern (a regex a lead costs)."""
+        if not self._might_hold(text):
+            return text
+        pattern = self._pattern
+        if pattern is None:
+            pattern = _whole_values(self._personal, self._phone)
+            if pattern is None:
+                return text
+            self._pattern = pattern
+        return pattern.sub(MASK, text)
+
+    def _might_hold(self, text: str) -> bool:
+        """Whether the text may hold a personal value of the lead (never False when it does)."""
+        folded, phone = text.casefold(), self._phone
+        return any(value in folded for value in self._folded) or bool(phone and phone in _NOT_DIGITS.sub("", text))
+
+    def mask_id(self, lead_id: str) -> str:
+        """An id as it is, unless it is itself personal data (the platform sent an email or a phone as id).
+
+        Masking parts of an id would garble it (a hex id holds "ed" or "abe") and lose the lead in the log.
+        """
+        plain = lead_id.strip()
+        if plain in self._personal or plain.lower() in self._personal \
+                or _EMAIL.fullmatch(plain) or _PHONE.fullmatch(plain):
+            return MASK
+        return lead_id
+
+    def mask_text(self, text: str) -> str:
+        """Text with the credentials, the lead's personal values and anything shaped like an email or phone
+        masked."""
+        return _PHONE.sub(MASK, _EMAIL.sub(MASK, self.mask_known(self.mask_credentials(text))))
+
+    def mask_deep(self, value: Any) -> Any:
+        """`mask_text` applied to every string (keys included) of a JSON-like structure."""
+        if isinstance(value, str):
+            return self.mask_text(value)
+        if isinstance(value, dict):
+            return {self.mask_deep(key): self.mask_deep(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.mask_deep(item) for item in value]
+        return value
+
+    def mask_json(self, value: Any, text: str) -> Any:
+        """`mask_deep(value)`, given `text`, the JSON of `value` (`json.dumps`): when that text holds nothing to
+        mask (no credential, none of the lead's values, no @, no +digit) and no escape (a backslash: an escaped
+        character could hide a value), the value is given back as it is, without walking it (a ledger record's
+        envelope, most of the time)."""
+        if self._clean(text):
+            return value
+        return self.mask_deep(value)
+
+    def _clean(self, text: str) -> bool:
+        return not ("\\" in text or "@" in text or _PLUS_DIGIT.search(text) or self._might_hold(text)
+                    or any(value in text for value in self._credentials))
+
+    def without_secrets(self, value: Any) -> Any:
+        """The value with secret keys dropped at any depth, `key=value` secrets and the plug's credentials
+        masked in every string (keys included)."""
+        if isinstance(value, dict):
+            return {self.without_secrets(key): self.without_secrets(item) for key, item in value.items()
+                    if key not in SECRET_KEYS}
+        if isinstance(value, list):
+            return [self.without_secrets(item) for item in value]
+        if isinstance(value, str):
+            return self.mask_credentials(_SECRET_IN_TEXT.sub(r"\1\2" + REDACTED, value))
+        return value
 
 
-def mask_text(text: str) -> str:
-    """Text with the credentials, the lead's personal values and anything shaped like an email or phone masked."""
-    return _PHONE.sub(MASK, _EMAIL.sub(MASK, mask_known(mask_credentials(text))))
-
-
-def mask_deep(value: Any) -> Any:
-    """`mask_text` applied to every string (keys included) of a JSON-like structure."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {mask_deep(key): mask_deep(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [mask_deep(item) for item in value]
-    return value
-
-
-def without_secrets(value: Any) -> Any:
-    """The value with secret keys dropped at any depth, `key=value` secrets and the plug's credentials masked
-    in every string (keys included)."""
-    if isinstance(value, dict):
-        return {without_secrets(key): without_secrets(item) for key, item in value.items() if key not in SECRET_KEYS}
-    if isinstance(value, list):
-        return [without_secrets(item) for item in value]
-    if isinstance(value, str):
-        return mask_credentials(_SECRET_IN_TEXT.sub(r"\1\2" + REDACTED, value))
-    return value
+_PLUS_DIGIT = re.compile(r"\+\d")
+NO_LEAD = Masker()  # for text written outside any lead (a 405's envelope): credentials none, patterns only

@@ -1,5 +1,6 @@
-"""The one table of how a lead can end (SPEC section 3): for every reason, its terminal state, the HTTP status
-the platform receives, how it is reported to Rollbar, and whether the customer may hold the lead after it.
+"""The one table of how a lead can end: for every reason, its terminal state, the HTTP status the platform
+receives, how it is reported to Rollbar, and whether the customer may hold the lead after it; and the lead's
+states themselves (`State`, which the machine moves through).
 
 No other module spells a reason of this shared set: integrations write `Reason.CREATED`, the contract's enums
 are checked against `ENDINGS` by a test. A refusal is the one open-ended case: its reason is the customer's
@@ -10,6 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+class State(StrEnum):
+    """Where a lead stands: four steps on its way, then one of four ends (the machine's states)."""
+
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    TRANSLATED = "translated"
+    SENT = "sent"  # its request left: the customer may hold it, whatever happens next
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
 
 
 class Reason(StrEnum):
@@ -38,7 +52,8 @@ class Reason(StrEnum):
 
 
 class MayHold(StrEnum):
-    """Whether the customer may hold the lead after this end (SPEC section 8 reads it)."""
+    """Whether the customer may hold the lead after this end (the delivery ledger reads it: a lead it may hold
+    is never sent again without asking the customer first)."""
 
     YES = "yes"  # it took the lead
     NO = "no"  # it does not hold it because of us: delivering again is harmless
@@ -47,13 +62,13 @@ class MayHold(StrEnum):
 
 @dataclass(frozen=True)
 class Ending:
-    state: str
+    state: State
     status: int
     rollbar_level: str | None  # "error" (with the traceback for a bug), "warning", or not reported
     customer_may_hold: MayHold
 
 
-_ACCEPTED, _FAILED = "accepted", "failed"
+_ACCEPTED, _FAILED = State.ACCEPTED, State.FAILED
 
 ENDINGS: dict[Reason, Ending] = {
     # The ledger's own 200 (first: a table read by status alone, as fixtures_lib does, keeps `ok` for 200).
@@ -61,8 +76,8 @@ ENDINGS: dict[Reason, Ending] = {
     Reason.CREATED: Ending(_ACCEPTED, 201, None, MayHold.YES),
     Reason.QUEUED: Ending(_ACCEPTED, 202, None, MayHold.YES),
     Reason.OK: Ending(_ACCEPTED, 200, None, MayHold.YES),
-    Reason.DUPLICATE: Ending("duplicate", 409, None, MayHold.NO),
-    Reason.REFUSED: Ending("refused", 406, None, MayHold.NO),
+    Reason.DUPLICATE: Ending(State.DUPLICATE, 409, None, MayHold.NO),
+    Reason.REFUSED: Ending(State.REFUSED, 406, None, MayHold.NO),
     Reason.INVALID_LEAD: Ending(_FAILED, 400, None, MayHold.NO),
     Reason.LEAD_ID_REUSED: Ending(_FAILED, 400, None, MayHold.NO),
     Reason.UNAUTHORIZED: Ending(_FAILED, 401, None, MayHold.NO),
@@ -93,7 +108,7 @@ def ending_of(state: str, reason: str) -> Ending:
     ending = ENDINGS.get(reason)  # type: ignore[call-overload]  # a str finds its Reason: StrEnum hashes alike
     if ending is not None and ending.state == state:
         return ending
-    if state == "refused":
+    if state == State.REFUSED:
         return ENDINGS[Reason.REFUSED]
     raise UnknownEnding(f"no ending {state}/{reason} in the reason table")
 

@@ -23,8 +23,6 @@ import sys
 import time
 from typing import Any
 
-from dispatcher.privacy import mask_id
-
 ROOT_LOGGER = "leadplug"
 LOGGER_NAME = "leadplug.transitions"
 FIELDS = ("lead_id", "trace_id", "from", "to", "trigger", "reason", "elapsed_ms", "ts")
@@ -91,11 +89,12 @@ def emit(log: logging.Logger, message: str, args: tuple[Any, ...], fields: dict[
 
 def transition(*, lead_id: str | None, trace_id: str, source: str, dest: str, trigger: str,
                reason: str | None, elapsed_ms: float, **extra: Any) -> None:
-    """Log one move: lead_id, trace_id, from, to, trigger, reason, elapsed_ms (and ts, from the record);
+    """Log one move: lead_id (as the log may show it: the caller masks an id that is personal data),
+    trace_id, from, to, trigger, reason, elapsed_ms (and ts, from the record);
     `extra`: ids of other attempts of the same lead (`replay_of`, `previous_trace_id`), never lead data."""
     if not logger.isEnabledFor(logging.INFO):
         return
-    fields: dict[str, Any] = {"lead_id": mask_id(lead_id) if lead_id else None, "trace_id": trace_id,
+    fields: dict[str, Any] = {"lead_id": lead_id or None, "trace_id": trace_id,
                               "from": source, "to": dest, "trigger": trigger, "reason": reason,
                               "elapsed_ms": elapsed_ms, **extra}
     emit(logger, "%s -> %s", (source, dest), fields)

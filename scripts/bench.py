@@ -536,7 +536,7 @@ def logs_child(count: int) -> None:
         trace = f"trace-{index}"
         for source, dest, trigger in _MOVES:
             logger.info("%s -> %s", source, dest, extra={
-                "lead_id": translog.mask_id(f"lead-{index}"), "trace_id": trace, "from": source, "to": dest,
+                "lead_id": f"lead-{index}", "trace_id": trace, "from": source, "to": dest,
                 "trigger": trigger, "reason": "created" if dest == "accepted" else None, "elapsed_ms": 1.5})
         metrics.add_dimension(name="Customer", value=settings.customer)
         metrics.add_dimension(name="State", value="accepted")
@@ -644,7 +644,7 @@ STEPS = (
     ("the envelope", "dispatcher/delivery.py", "_answer"),
     ("health (admit + record)", "dispatcher/health.py", "admit"),
     ("health (admit + record)", "dispatcher/health.py", "record"),
-    ("privacy (learn, mask)", "dispatcher/privacy.py", "learn"),
+    ("privacy (the lead's Masker, built)", "dispatcher/privacy.py", "__init__"),
     ("the deadline", "dispatcher/deadline.py", "lead_deadline"),
 )
 

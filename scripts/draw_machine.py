@@ -36,8 +36,12 @@ def mermaid() -> str:
     GraphMachine's styling lines are dropped: they paint the drawing model's current state as "active",
     which says nothing about the machine. Its title line becomes the `title:` key mermaid reads.
     """
-    graph = GraphMachine(states=machine.STATES, transitions=machine.TRANSITIONS, initial=machine.MACHINE.initial,
-                         auto_transitions=False, graph_engine="mermaid", title=TITLE)
+    # the machine's states and triggers are StrEnums: drawn by their values (GraphMachine would draw Enum names)
+    transitions = [{key: [str(item) for item in value] if isinstance(value, list) else str(value)
+                    for key, value in move.items()} for move in machine.TRANSITIONS]
+    graph = GraphMachine(states=[str(state) for state in machine.STATES], transitions=transitions,
+                         initial=str(machine.State.RECEIVED), auto_transitions=False, graph_engine="mermaid",
+                         title=TITLE)
     lines = [line.rstrip() for line in graph.get_graph().draw(None).splitlines()]
     lines = [line for line in lines if line and not line.lstrip().startswith(("classDef ", "Class "))]
     if lines[:3] == ["---", TITLE, "---"]:  # mermaid's front matter is YAML: the title needs its key

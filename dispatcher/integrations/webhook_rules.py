@@ -24,7 +24,7 @@ from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.base import http_family_outcome
 from dispatcher.jsonpath import json_equal, lookup
 from dispatcher.outcome import Outcome, reason_token
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Reason, State
 
 DEFAULT_REASON = {"refused": Reason.REFUSED, "duplicate": Reason.DUPLICATE, "failed": Reason.CUSTOMER_ERROR}
 
@@ -97,10 +97,11 @@ class Rule:
         else:
             message = self.message or ""
         if self.state == "accepted":
-            return Outcome("accepted", reason, message, customer_lead_id=lead_id)
+            return Outcome(State.ACCEPTED, reason, message, customer_lead_id=lead_id)
         message = message or f"{customer}'s answer (HTTP {answer.status}) means {self.state}/{reason} ({self.where})"
         # A duplicate's record id, where the rule reads one: a lead in doubt may then be delivered_earlier with it.
-        return Outcome(self.state, reason, message, customer_lead_id=lead_id if self.state == "duplicate" else None,
+        return Outcome(State(self.state), reason, message,
+                       customer_lead_id=lead_id if self.state == "duplicate" else None,
                        details={name: list(paths) for name, paths in self.fields.items()})
 
 

@@ -1,5 +1,5 @@
-"""The delivery ledger (SPEC section 8): `Ledger` decides, a `Store` remembers (SQLite locally, DynamoDB in
-production). `ledger_from_setting` reads the `LEDGER` variable."""
+"""The delivery ledger, so that a lead is never sent twice across the platform's retries: `Ledger` decides, a
+`Store` remembers (SQLite locally, DynamoDB in production). `ledger_from_setting` reads the `LEDGER` variable."""
 
 from __future__ import annotations
 

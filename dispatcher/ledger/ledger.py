@@ -1,8 +1,8 @@
-"""The delivery ledger (SPEC section 8): never send a lead twice across the platform's retries.
+"""The delivery ledger: never send a lead twice across the platform's retries.
 
 Each delivery is remembered by (customer, lead id) as a record: a fingerprint of the lead's content, the
 attempt's trace id and start, its claim's expiry, and once it ended, its status, envelope and whether the
-customer holds the lead ("yes", "no", or "doubt": the request left but no decisive answer came).
+customer holds the lead (`Holds`: yes, no, or doubt: the request left but no decisive answer came).
 
 `begin` reads the record and decides, then claims the lead with a compare-and-set (two requests at once:
 exactly one claims it). `settle` writes how the attempt ended, if its claim is still its own. The record
@@ -19,14 +19,15 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from dispatcher import privacy
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
 from dispatcher.ledger.pending import PendingSettles
 from dispatcher.ledger.store import MIN_CALL_S, Item, NoTimeLeft, Store, StoreUnavailable, within
 from dispatcher.outcome import Outcome
+from dispatcher.privacy import Masker
 from dispatcher.reasons import MayHold, Reason, ending_of
 
 DEFAULT_TTL_S = 7 * 24 * 3600
@@ -35,9 +36,30 @@ ANSWER_RESERVE_S = 0.25  # kept for the answer itself when a store call runs pas
 MAX_CONFLICTS = 20  # compare-and-sets lost in a row before answering in_progress (never a loop without end)
 SETTLE_MARGIN_S = 3.0  # a claim outlives its request's answer by this, so that its settle can land
 MAX_STORED_BYTES = 64_000  # a stored envelope beyond this drops the customer's answer body
-IN_FLIGHT, SETTLED = "in_flight", "settled"
-HOLDS_YES, HOLDS_NO, HOLDS_DOUBT = "yes", "no", "doubt"
 PENDING = PendingSettles()  # one per process: the settles retried after their answer
+
+
+class Phase(StrEnum):
+    """Where a record's attempt stands (its `phase`)."""
+
+    IN_FLIGHT = "in_flight"  # claimed: its request may be under way
+    SETTLED = "settled"  # ended: `holds` says whether the customer has the lead
+
+
+class Holds(StrEnum):
+    """Whether the customer holds the lead after a settled attempt (a record's `holds`), from the reason table's
+    `MayHold` and whether the request left."""
+
+    YES = "yes"  # accepted: a retry is replayed
+    NO = "no"  # certainly not: a retry delivers it
+    DOUBT = "doubt"  # the request left but no decisive answer came: a retry asks the customer first
+
+
+class Decision(StrEnum):
+    """What `begin` does with a record that neither replays nor refuses the lead."""
+
+    CLAIM = "claim"  # expired, unreadable, or not held: claim it (in doubt when the record says so)
+    WAIT = "wait"  # another request's attempt is in flight: look again shortly
 
 
 @dataclass(frozen=True)
@@ -86,7 +108,7 @@ def _now_iso() -> str:
 
 class RoundTrips:
     """The customer's recent round trips in this process: how long a send needs (a waiting copy never sends with
-    less time left, SPEC section 8's "exactly one copy reaches the customer")."""
+    less time left: exactly one copy of a lead may reach the customer)."""
 
     KEPT = 16
 
@@ -125,7 +147,7 @@ class Ledger:
         customer deadline, and so is the loop: a compare-and-set that keeps failing ends in_progress."""
         key, fingerprint = self.key_of(lead["id"]), fingerprint_of(lead)
         pending = self.pending.record_of(key)
-        if pending is not None and _readable(pending.record) is not None and pending.record.get("holds") == HOLDS_YES:
+        if pending is not None and _readable(pending.record) is not None and pending.record.get("holds") == Holds.YES:
             record = pending.record
             if record["fingerprint"] == fingerprint:  # accepted here; the store has not taken the settle yet
                 return Replay(record["status"], record["reason"], record["envelope"], record["trace_id"])
@@ -142,7 +164,7 @@ class Ledger:
                 decision = self._decide(item, fingerprint, trace_id, now)
                 if isinstance(decision, (Replay, Claim)):
                     return decision
-                if decision == "wait":
+                if decision is Decision.WAIT:
                     waited = True
                     pause = min(POLL_S, deadline.remaining() - self._least_call_s)
                     if pause <= POLL_S / 4:
@@ -188,30 +210,30 @@ class Ledger:
         usual = self.round_trips.usual()
         return deadline.remaining() >= (usual if usual is not None else unknown_s)
 
-    def _decide(self, item: Item, fingerprint: str, trace_id: str, now: float) -> str | Replay | Claim:
+    def _decide(self, item: Item, fingerprint: str, trace_id: str, now: float) -> Decision | Replay | Claim:
         if item.expires_at <= now:
-            return "claim"
+            return Decision.CLAIM
         record = _readable(item.record)
         if record is None:
-            return "claim"  # a record of another shape: in doubt (see _previous_attempt), never a crash
-        in_flight = record["phase"] == IN_FLIGHT and record["claim_until"] > now
+            return Decision.CLAIM  # a record of another shape: in doubt (see _previous_attempt), never a crash
+        in_flight = record["phase"] == Phase.IN_FLIGHT and record["claim_until"] > now
         if in_flight and record["trace_id"] == trace_id and record["fingerprint"] == fingerprint:
             # our own claim, written though its answer was lost (a timeout after the write landed)
             return Claim(item.key, item.version, fingerprint, record, record.get("previous_attempt"))
-        holds = HOLDS_DOUBT if record["phase"] == IN_FLIGHT else record["holds"]
-        if record["fingerprint"] != fingerprint and (in_flight or holds != HOLDS_NO):
+        holds = Holds.DOUBT if record["phase"] == Phase.IN_FLIGHT else record["holds"]
+        if record["fingerprint"] != fingerprint and (in_flight or holds != Holds.NO):
             raise LeadEnded(Outcome.of(Reason.LEAD_ID_REUSED, "This lead id was already delivered with other "
                                                               "content; nothing was sent", invalid_fields=["id"],
                                        missing_fields=[]))
         if in_flight:
-            return "wait"
-        if holds == HOLDS_YES:
+            return Decision.WAIT
+        if holds == Holds.YES:
             return Replay(record["status"], record["reason"], record["envelope"], record["trace_id"])
-        return "claim"
+        return Decision.CLAIM
 
     def _claim_record(self, fingerprint: str, trace_id: str, deadline: Deadline, now: float,
                       previous: dict[str, Any] | None) -> dict[str, Any]:
-        return {"phase": IN_FLIGHT, "fingerprint": fingerprint, "trace_id": trace_id, "at": _now_iso(),
+        return {"phase": Phase.IN_FLIGHT, "fingerprint": fingerprint, "trace_id": trace_id, "at": _now_iso(),
                 "claim_until": now + deadline.answer_remaining() + SETTLE_MARGIN_S, "previous_attempt": previous}
 
     def _claim(self, key: str, fingerprint: str, item: Item, trace_id: str, deadline: Deadline,
@@ -225,16 +247,17 @@ class Ledger:
         return Claim(key, version, fingerprint, record, previous)
 
     def settle(self, claim: Claim, outcome: Outcome, status: int, envelope: dict[str, Any], sent: bool,
-               within_s: float | None = None) -> bool:
+               masker: Masker, within_s: float | None = None) -> bool:
         """Remember how this attempt ended (one write); an in-doubt lead that this attempt did not send stays in
-        doubt. The write may take `within_s` (default: the store's own budget), retries included; one that
-        still fails is handed to the pending settles (retried after the answer): False then."""
+        doubt. The envelope is stored masked with the lead's `masker`. The write may take
+        `within_s` (default: the store's own budget), retries included; one that still fails is handed to the
+        pending settles (retried after the answer): False then."""
         holds = _holds(outcome, sent)
-        if holds == HOLDS_NO and claim.in_doubt and not sent:
-            holds = HOLDS_DOUBT
-        record = {**claim.record, "phase": SETTLED, "state": outcome.state, "reason": outcome.reason,
-                  "status": status, "holds": holds, "sent": sent, "envelope": _stored(envelope)}
-        if holds == HOLDS_DOUBT and not sent and claim.previous_attempt is not None:
+        if holds == Holds.NO and claim.in_doubt and not sent:
+            holds = Holds.DOUBT
+        record = {**claim.record, "phase": Phase.SETTLED, "state": outcome.state, "reason": outcome.reason,
+                  "status": status, "holds": holds, "sent": sent, "envelope": _stored(envelope, masker)}
+        if holds == Holds.DOUBT and not sent and claim.previous_attempt is not None:
             record["trace_id"], record["at"] = claim.previous_attempt["trace_id"], claim.previous_attempt["at"]
             record["reason"] = claim.previous_attempt["reason"]  # the attempt in doubt is still the one to find
         item = Item(claim.key, claim.version + 1, record, int(time.time()) + self.ttl_s)
@@ -293,15 +316,17 @@ def _in_progress() -> Outcome:
     return Outcome.of(Reason.IN_PROGRESS, "This lead is being delivered by another request right now; retry later")
 
 
-def _stored(envelope: dict[str, Any]) -> dict[str, Any]:
+def _stored(envelope: dict[str, Any], masker: Masker) -> dict[str, Any]:
     """The envelope as the ledger keeps it: masked with the lead's own values, without request_details, and
     without a customer's answer too big for a DynamoDB item (400 KB): its status is kept, the body dropped."""
     kept = {key: value for key, value in envelope.items() if key != "request_details"}
-    if len(json.dumps(kept)) > MAX_STORED_BYTES:  # before masking: masking a megabyte is wasted time
+    text = json.dumps(kept)
+    if len(text) > MAX_STORED_BYTES:  # before masking: masking a megabyte is wasted time
         details = kept.get("response_details") or {}
         kept["response_details"] = {"http_status_code": details.get("http_status_code"), "truncated": True}
-    masked = privacy.mask_deep(kept)
-    if "customer_lead_id" in kept:  # the customer's own id, exactly: a replay gives it back (SPEC section 8)
+        text = json.dumps(kept)
+    masked = masker.mask_json(kept, text)
+    if "customer_lead_id" in kept:  # the customer's own id, exactly: a replay gives it back as the first answer did
         masked["customer_lead_id"] = kept["customer_lead_id"]
     return masked
 
@@ -313,21 +338,21 @@ def _readable(record: Any) -> dict[str, Any] | None:
     """The record if it has the shape this version writes, else None (an older or hand-edited item)."""
     if not isinstance(record, dict) or not all(isinstance(record.get(k), t) for k, t in _SHAPE.items()):
         return None
-    if record["phase"] == IN_FLIGHT:
+    if record["phase"] == Phase.IN_FLIGHT:
         return record if isinstance(record.get("claim_until"), (int, float)) else None
-    settled = record["phase"] == SETTLED and record.get("holds") in (HOLDS_YES, HOLDS_NO, HOLDS_DOUBT)
+    settled = record["phase"] == Phase.SETTLED and record.get("holds") in (Holds.YES, Holds.NO, Holds.DOUBT)
     replayable = isinstance(record.get("status"), int) and isinstance(record.get("envelope"), dict) \
         and isinstance(record.get("reason"), str)
-    return record if settled and (record["holds"] != HOLDS_YES or replayable) else None
+    return record if settled and (record["holds"] != Holds.YES or replayable) else None
 
 
-def _holds(outcome: Outcome, sent: bool) -> str:
+def _holds(outcome: Outcome, sent: bool) -> Holds:
     may_hold = ending_of(outcome.state, outcome.reason).customer_may_hold
     if may_hold is MayHold.YES:
-        return HOLDS_YES
+        return Holds.YES
     if may_hold is MayHold.IF_SENT and sent:
-        return HOLDS_DOUBT
-    return HOLDS_NO
+        return Holds.DOUBT
+    return Holds.NO
 
 
 def _previous_attempt(raw: dict[str, Any]) -> dict[str, Any] | None:
@@ -337,8 +362,8 @@ def _previous_attempt(raw: dict[str, Any]) -> dict[str, Any] | None:
     if record is None:
         return {"trace_id": raw.get("trace_id") if isinstance(raw, dict) else None, "reason": "unreadable_record",
                 "at": raw.get("at") if isinstance(raw, dict) and isinstance(raw.get("at"), str) else _now_iso()}
-    if record["phase"] == IN_FLIGHT:
+    if record["phase"] == Phase.IN_FLIGHT:
         return {"trace_id": record["trace_id"], "reason": "claim_expired", "at": record["at"]}
-    if record["holds"] == HOLDS_DOUBT:
+    if record["holds"] == Holds.DOUBT:
         return {"trace_id": record["trace_id"], "reason": record["reason"], "at": record["at"]}
     return None

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from dispatcher import privacy
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
 from dispatcher.health import Health
@@ -27,6 +26,7 @@ from dispatcher.ledger.ledger import MAX_CONFLICTS
 from dispatcher.ledger.pending import PendingSettles
 from dispatcher.ledger.sqlite import SqliteStore
 from dispatcher.outcome import Outcome
+from dispatcher.privacy import Masker
 from dispatcher.reasons import Reason
 from tests.support.dynamodb import (
     FAKE_CREDENTIALS,
@@ -81,7 +81,8 @@ def test_a_throttled_settle_is_retried_within_the_answer_and_lands(emulator, pro
     claim = ledger.begin(lead, "trace-1", deadline_in(2))
     assert isinstance(claim, Claim)
     proxy.throttle(3)
-    assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True, within_s=2.0) is True
+    assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True,
+                         masker=Masker(lead), within_s=2.0) is True
     proxy.calm()
     assert isinstance(ledger.begin(lead, "trace-2", deadline_in(2)), Replay)
 
@@ -104,7 +105,8 @@ def test_a_settle_that_fails_for_the_whole_answer_lands_after_it_and_is_never_a_
         blocker.execute("BEGIN IMMEDIATE")  # another process holds the file's write lock
     else:
         proxy.throttle(-1)  # DynamoDB throttles every call
-    assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True, within_s=0.5) is False
+    assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True,
+                         masker=Masker(lead), within_s=0.5) is False
     assert len(pending) == 1
     retry = ledger.begin(lead, "trace-2", deadline_in(2))  # the platform retries at once, same container
     assert isinstance(retry, Replay) and retry.envelope["customer_lead_id"] == "00Q1"
@@ -127,7 +129,8 @@ def test_sqlite_locked_for_less_than_the_answer_is_waited_for(tmp_path):
     blocker.execute("BEGIN IMMEDIATE")
     release = threading.Timer(0.5, lambda: blocker.execute("COMMIT"))
     release.start()
-    assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True, within_s=5.0) is True
+    assert ledger.settle(claim, ACCEPTED, 201, envelope_for(lead), sent=True,
+                         masker=Masker(lead), within_s=5.0) is True
     release.join()
     blocker.close()
 
@@ -150,7 +153,7 @@ def test_a_claim_whose_answer_was_lost_is_recognised_as_our_own(emulator, proxy)
     begun = ledger.begin(lead, "trace-1", deadline_in(2.5))
     assert isinstance(begun, Claim) and begun.record["trace_id"] == "trace-1"  # not in_progress behind itself
     assert proxy.calls["PutItem"] == 2
-    ledger.settle(begun, ACCEPTED, 201, envelope_for(lead), sent=True)
+    ledger.settle(begun, ACCEPTED, 201, envelope_for(lead), sent=True, masker=Masker(lead))
     assert isinstance(ledger.begin(lead, "trace-2", deadline_in(2)), Replay)
 
 
@@ -194,7 +197,7 @@ def test_a_bad_row_puts_its_one_lead_in_doubt_never_a_500(store, shape, request,
     assert isinstance(begun, Claim) and begun.previous_attempt is not None
     assert begun.previous_attempt["reason"] == "unreadable_record"  # in doubt: the customer is asked first
     assert "cannot be read" in caplog.text
-    ledger.settle(begun, ACCEPTED, 201, envelope_for(lead), sent=True)
+    ledger.settle(begun, ACCEPTED, 201, envelope_for(lead), sent=True, masker=Masker(lead))
     assert isinstance(ledger.begin(lead, "trace-2", deadline_in(2)), Replay)  # the row is whole again
     assert isinstance(ledger.begin(other, "trace-3", deadline_in(2)), Claim)  # another lead: untouched
 
@@ -215,14 +218,13 @@ def test_a_bad_health_row_lets_leads_through_and_is_replaced(store, shape, reque
 
 def test_a_replay_gives_back_the_customers_id_exactly_even_when_it_holds_the_persons_data(store):
     ledger, lead = Ledger(store, "acme", pending=PendingSettles()), make_lead()
-    with privacy.masking():
-        privacy.learn(lead)
-        claim = ledger.begin(lead, "trace-1", deadline_in(2))
-        assert isinstance(claim, Claim)
-        customer_id = f"{lead['last_name']}-{lead['email']}"  # a customer whose id is made of the person's data
-        envelope = {"customer_lead_id": customer_id,
-                    "response_details": {"http_status_code": 201, "id": customer_id}}
-        ledger.settle(claim, Outcome.of(Reason.CREATED, customer_lead_id=customer_id), 201, envelope, sent=True)
+    claim = ledger.begin(lead, "trace-1", deadline_in(2))
+    assert isinstance(claim, Claim)
+    customer_id = f"{lead['last_name']}-{lead['email']}"  # a customer whose id is made of the person's data
+    envelope = {"customer_lead_id": customer_id,
+                "response_details": {"http_status_code": 201, "id": customer_id}}
+    ledger.settle(claim, Outcome.of(Reason.CREATED, customer_lead_id=customer_id), 201, envelope, sent=True,
+                  masker=Masker(lead))
     replay = ledger.begin(lead, "trace-2", deadline_in(2))
     assert isinstance(replay, Replay) and replay.envelope["customer_lead_id"] == customer_id
     assert lead["email"] not in json.dumps(replay.envelope["response_details"])  # masked everywhere else

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from dispatcher import privacy
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
 from dispatcher.ledger import Claim, Ledger, Replay
@@ -23,6 +22,7 @@ from dispatcher.ledger.dynamodb import DynamoStore
 from dispatcher.ledger.sqlite import SqliteStore
 from dispatcher.ledger.store import Item
 from dispatcher.outcome import Outcome
+from dispatcher.privacy import Masker
 from dispatcher.reasons import Reason
 from tests.support.dynamodb import emulator_client
 from tests.support.leads import make_lead
@@ -49,7 +49,7 @@ def deliver_once(ledger: Ledger, lead: dict[str, Any], outcome: Outcome = ACCEPT
                  sent: bool = True) -> Claim:
     claim = ledger.begin(lead, "trace-first", deadline_in(2))
     assert isinstance(claim, Claim)
-    ledger.settle(claim, outcome, status, envelope_for(lead, status), sent=sent)
+    ledger.settle(claim, outcome, status, envelope_for(lead, status), sent=sent, masker=Masker(lead))
     return claim
 
 
@@ -95,7 +95,8 @@ def test_a_delivery_in_flight_is_waited_for_then_in_progress(store):
 def test_a_delivery_in_flight_that_ends_accepted_while_waiting_is_replayed(store):
     ledger, lead = Ledger(store, "acme"), make_lead()
     claim = ledger.begin(lead, "trace-1", deadline_in(5))
-    timer = threading.Timer(0.3, ledger.settle, (claim, ACCEPTED, 201, envelope_for(lead)), {"sent": True})
+    timer = threading.Timer(0.3, ledger.settle, (claim, ACCEPTED, 201, envelope_for(lead)),
+                            {"sent": True, "masker": Masker(lead)})
     timer.start()
     begun = ledger.begin(lead, "trace-2", deadline_in(3))
     timer.join()
@@ -134,7 +135,8 @@ def test_an_in_doubt_lead_whose_next_attempt_never_left_stays_in_doubt(store):
     deliver_once(ledger, lead, Outcome.of(Reason.CUSTOMER_TIMEOUT), 502, sent=True)
     second = ledger.begin(lead, "trace-2", deadline_in(2))
     assert isinstance(second, Claim)
-    ledger.settle(second, Outcome.of(Reason.CUSTOMER_UNREACHABLE), 502, {}, sent=False)  # the find failed
+    ledger.settle(second, Outcome.of(Reason.CUSTOMER_UNREACHABLE), 502, {}, sent=False,
+                  masker=Masker(lead))  # the find failed
     third = ledger.begin(lead, "trace-3", deadline_in(2))
     assert isinstance(third, Claim) and third.previous_attempt is not None
     assert third.previous_attempt["trace_id"] == "trace-first"
@@ -214,9 +216,7 @@ def test_an_unreachable_store_sends_nothing(tmp_path):
 
 def test_nothing_personal_is_stored(store):
     ledger, lead = Ledger(store, "acme"), make_lead(id="elodie.dupre@exemple.fr")
-    with privacy.masking():
-        privacy.learn(lead)
-        claim = deliver_once(ledger, lead)
+    claim = deliver_once(ledger, lead)  # its envelope masked with the lead's own masker, as the plug does
     stored = json.dumps(store.get(claim.key).__dict__, ensure_ascii=False)  # type: ignore[union-attr]
     for value in (lead["email"], lead["first_name"], lead["last_name"], lead["phone"], lead["id"],
                   lead["address"]["street"], lead["consent"]["ip"]):
@@ -244,7 +244,7 @@ def test_a_huge_customer_answer_is_stored_without_its_body(store):
     assert isinstance(claim, Claim)
     envelope = {**envelope_for(lead), "response_details": {"http_status_code": 201, "id": "00Q1",
                                                            "blob": "x" * 600_000}}
-    ledger.settle(claim, ACCEPTED, 201, envelope, sent=True)
+    ledger.settle(claim, ACCEPTED, 201, envelope, sent=True, masker=Masker(lead))
     replay = ledger.begin(lead, "trace-2", deadline_in(2))
     assert isinstance(replay, Replay)  # recorded (DynamoDB refuses items over 400 KB)
     assert replay.envelope["customer_lead_id"] == "00Q1"
@@ -253,14 +253,12 @@ def test_a_huge_customer_answer_is_stored_without_its_body(store):
 
 def test_a_replay_keeps_ids_that_happen_to_hold_a_short_name(store):
     ledger, lead = Ledger(store, "acme"), make_lead(first_name="Ed", last_name="Li")
-    with privacy.masking():
-        privacy.learn(lead)
-        claim = ledger.begin(lead, "trace-1", deadline_in(2))
-        assert isinstance(claim, Claim)
-        envelope = {"customer_lead_id": "00Q5e00000EdbLiAAO",
-                    "response_details": {"http_status_code": 201, "id": "00Q5e00000EdbLiAAO",
-                                         "note": "created for Ed LI"}}
-        ledger.settle(claim, ACCEPTED, 201, envelope, sent=True)
+    claim = ledger.begin(lead, "trace-1", deadline_in(2))
+    assert isinstance(claim, Claim)
+    envelope = {"customer_lead_id": "00Q5e00000EdbLiAAO",
+                "response_details": {"http_status_code": 201, "id": "00Q5e00000EdbLiAAO",
+                                     "note": "created for Ed LI"}}
+    ledger.settle(claim, ACCEPTED, 201, envelope, sent=True, masker=Masker(lead))
     replay = ledger.begin(lead, "trace-2", deadline_in(2))
     assert isinstance(replay, Replay)
     assert replay.envelope["customer_lead_id"] == replay.envelope["response_details"]["id"] == "00Q5e00000EdbLiAAO"

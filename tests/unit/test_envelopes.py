@@ -9,6 +9,7 @@ import pytest
 from dispatcher.answer import Answer
 from dispatcher.envelopes import envelope, response_details
 from dispatcher.outcome import Outcome
+from dispatcher.privacy import NO_LEAD
 
 REQUEST = {"LastName": "Dupré", "Company": "Dupré"}
 SUCCESS_KEYS = {"request_details", "customer_lead_id", "response_details"}
@@ -39,17 +40,17 @@ def answer(status: int, body: object, **kwargs) -> Answer:
                  id="undecodable-bytes-replaced"),
 ])
 def test_response_details_carry_the_raw_answer(recorded, details):
-    assert response_details(recorded) == details
+    assert response_details(recorded, NO_LEAD) == details
 
 
 def test_a_long_text_answer_is_cut_and_says_so():
-    details = response_details(answer(502, b"x" * 50_000))
+    details = response_details(answer(502, b"x" * 50_000), NO_LEAD)
     assert details["body"] == "x" * 10_000
     assert details["truncated"] is True
 
 
 def test_an_answer_cut_at_the_size_cap_is_not_parsed_as_json_and_says_so():
-    details = response_details(answer(200, b'{"id": "00Q1", "pad": "' + b"x" * 100, truncated=True))
+    details = response_details(answer(200, b'{"id": "00Q1", "pad": "' + b"x" * 100, truncated=True), NO_LEAD)
     assert details["truncated"] is True
     assert "id" not in details
 
@@ -60,7 +61,7 @@ def test_an_answer_cut_at_the_size_cap_is_not_parsed_as_json_and_says_so():
 def test_secrets_in_an_answer_are_never_echoed(key):
     recorded = answer(200, {key: "00Dsecret-value", "instance_url": "https://example.my.salesforce.com",
                             "token_type": "Bearer"})
-    details = response_details(recorded)
+    details = response_details(recorded, NO_LEAD)
     assert key not in details
     assert "00Dsecret-value" not in json.dumps(details)
     assert details["instance_url"] == "https://example.my.salesforce.com"
@@ -69,7 +70,7 @@ def test_secrets_in_an_answer_are_never_echoed(key):
 def test_a_token_answer_keeps_its_error_code_without_secrets():
     failure = Outcome.of("unauthorized", "Salesforce rejected our credentials (invalid_client)")
     token_answer = answer(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
-    built = envelope(failure, dict(REQUEST), token_answer)
+    built = envelope(failure, dict(REQUEST), token_answer, NO_LEAD)
     assert built["response_details"] == {"http_status_code": 400, "error": "invalid_client",
                                          "error_description": "invalid client credentials"}
 
@@ -77,7 +78,7 @@ def test_a_token_answer_keeps_its_error_code_without_secrets():
 def test_a_success_envelope():
     created = Outcome("accepted", "created", customer_lead_id="00Q5e00000AbCdE")
     recorded = answer(201, {"id": "00Q5e00000AbCdE", "success": True, "errors": []})
-    assert envelope(created, dict(REQUEST), recorded) == {
+    assert envelope(created, dict(REQUEST), recorded, NO_LEAD) == {
         "request_details": REQUEST,
         "customer_lead_id": "00Q5e00000AbCdE",
         "response_details": {"http_status_code": 201, "id": "00Q5e00000AbCdE", "success": True, "errors": []},
@@ -86,13 +87,14 @@ def test_a_success_envelope():
 
 @pytest.mark.parametrize("reason", [pytest.param("ok", id="ok"), pytest.param("queued", id="queued")])
 def test_an_accepted_lead_without_id_has_a_null_customer_lead_id(reason):
-    built = envelope(Outcome("accepted", reason), {}, answer(202, b""))
+    built = envelope(Outcome("accepted", reason), {}, answer(202, b""), NO_LEAD)
     assert set(built) == SUCCESS_KEYS
     assert built["customer_lead_id"] is None
 
 
 def test_an_integer_customer_id_is_kept_as_given():
-    assert envelope(Outcome("accepted", "created", customer_lead_id=4711), {}, None)["customer_lead_id"] == 4711
+    built = envelope(Outcome("accepted", "created", customer_lead_id=4711), {}, None, NO_LEAD)
+    assert built["customer_lead_id"] == 4711
 
 
 @pytest.mark.parametrize("outcome", [
@@ -105,7 +107,7 @@ def test_an_integer_customer_id_is_kept_as_given():
                          details={"missing_fields": ["company"], "invalid_fields": []}), id="from-the-customer"),
 ])
 def test_an_invalid_lead_always_has_both_lists(outcome):
-    error = envelope(outcome, {}, None)["error"]
+    error = envelope(outcome, {}, None, NO_LEAD)["error"]
     assert isinstance(error["missing_fields"], list)
     assert isinstance(error["invalid_fields"], list)
     assert error["missing_fields"] == outcome.details.get("missing_fields", [])
@@ -115,7 +117,7 @@ def test_an_invalid_lead_always_has_both_lists(outcome):
 def test_the_spec_example_of_an_error_envelope():
     outcome = Outcome.of("invalid_lead", "Invalid lead: missing email", missing_fields=["email"],
                              invalid_fields=[])
-    assert envelope(outcome, {}, None) == {
+    assert envelope(outcome, {}, None, NO_LEAD) == {
         "request_details": {},
         "error": {"state": "failed", "reason": "invalid_lead", "missing_fields": ["email"], "invalid_fields": []},
         "error_message": "Invalid lead: missing email",
@@ -130,7 +132,7 @@ def test_the_spec_example_of_an_error_envelope():
     pytest.param(Outcome.of("internal_error", ""), id="internal-error-without-message"),
 ])
 def test_an_error_envelope_has_the_state_reason_and_one_sentence(outcome):
-    built = envelope(outcome, dict(REQUEST), None)
+    built = envelope(outcome, dict(REQUEST), None, NO_LEAD)
     assert set(built) == ERROR_KEYS
     assert built["error"]["state"] == outcome.state
     assert built["error"]["reason"] == outcome.reason
@@ -146,4 +148,4 @@ def test_an_error_envelope_has_the_state_reason_and_one_sentence(outcome):
                  id="form-encoded-text"),
 ])
 def test_secrets_anywhere_in_an_answer_are_never_echoed(recorded):
-    assert "00Dsecret-value" not in json.dumps(response_details(recorded))
+    assert "00Dsecret-value" not in json.dumps(response_details(recorded, NO_LEAD))

@@ -57,10 +57,3 @@ def test_a_move_a_metric_line_and_a_warning_are_one_json_object_a_line_each(writ
     assert "ts" not in metric, "the EMF document is written as it is"
     assert warning["level"] == "WARNING" and warning["logger"] == ROOT_LOGGER
     assert warning["message"] == "ledger: the row abc cannot be read"
-
-
-def test_a_lead_id_is_masked_in_its_move(written):
-    translog.transition(lead_id="jane.doe@example.com", trace_id="trace-2", source="received", dest="validated",
-                        trigger="validate", reason=None, elapsed_ms=0.1)
-    (move,) = lines(written)
-    assert "jane.doe@example.com" not in json.dumps(move)

@@ -10,6 +10,7 @@ from dispatcher.answer import Answer
 from dispatcher.envelopes import envelope
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.webhook_rules import classify, compile_rule
+from dispatcher.privacy import NO_LEAD
 
 RULES = [
     {"when": {"status": [200, 201], "json": {"path": "result", "equals": "ok"}},
@@ -66,7 +67,7 @@ def test_a_refusal_carries_the_customers_message():
 def test_an_invalid_lead_rule_lists_its_fields_in_the_envelope_shape():
     rule = compile_rule({"when": {"status": 400}, "then": {"state": "failed", "reason": "invalid_lead"}}, 0)
     outcome = classify((rule,), answer(400, {}), "Acme")
-    error = envelope(outcome, {}, answer(400, {}))["error"]
+    error = envelope(outcome, {}, answer(400, {}), NO_LEAD)["error"]
     assert error == {"state": "failed", "reason": "invalid_lead", "missing_fields": [], "invalid_fields": []}
 
 
