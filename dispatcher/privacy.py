@@ -39,17 +39,34 @@ _PHONE_SEPARATORS = r"[\s().\-/]*"
 
 def personal_values(body: Any) -> tuple[str, ...]:
     """The personal strings of a (possibly invalid) body, longest first so that no part is left behind."""
+    return _derived(*_as_sent(body))
+
+
+def _as_sent(body: Any) -> tuple[tuple[str, ...], str]:
+    """The body's personal strings as sent (those of two characters or more), and its phone among them,
+    stripped ("" when it has none): what every derived form is made from."""
     if not isinstance(body, dict):
-        return ()
-    values = set()
+        return (), ""
+    found: list[str] = []
+    phone = ""
     for path in _PERSONAL_PATHS:
         value: Any = body
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, str) and len(value.strip()) >= 2:
-            values.update({value, value.strip(), value.strip().lower()})
+            found.append(value)
             if path == ("phone",):
-                values.update(phone_forms(value.strip()))
+                phone = value.strip()
+    return tuple(found), phone
+
+
+def _derived(as_sent: tuple[str, ...], phone: str) -> tuple[str, ...]:
+    """Every form of the values the plug derives and a customer may echo, longest first."""
+    values = set()
+    for value in as_sent:
+        values.update({value, value.strip(), value.strip().lower()})
+    if phone:
+        values.update(phone_forms(phone))
     return tuple(sorted(values, key=len, reverse=True))
 
 
@@ -105,22 +122,38 @@ class Masker:
     credentials. Built once per lead and handed to whatever writes an envelope, a ledger record, a Rollbar item
     or a log line: nothing is masked through hidden state, so a thread given the masker masks like the lead's.
 
-    Building one costs no regex: the lead's own pattern is compiled the first time a text holds one of its values
-    (most texts of most leads never do), then kept for the lead.
+    Building one costs no regex and derives nothing: the forms of the lead's values (cases, phone forms) are
+    derived the first time a text or token has to be checked against them, and the lead's own pattern compiled
+    the first time a text holds one of them (most texts of most leads never do); both are then kept for the lead.
     """
 
-    __slots__ = ("_credentials", "_folded", "_lead_id", "_pattern", "_personal", "_phone")
+    __slots__ = ("_as_sent", "_credentials", "_forms", "_lead_id", "_pattern", "_phone", "_phone_sent")
 
     def __init__(self, body: Any = None, credentials: Iterable[str] = ()) -> None:
-        values = personal_values(body)
-        self._personal = values
-        self._folded = tuple({value.casefold() for value in values})
+        self._as_sent, self._phone_sent = _as_sent(body)
+        self._forms: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (_personal, _folded), once needed
         lead_id = body.get("id") if isinstance(body, dict) else None
         self._lead_id = lead_id if isinstance(lead_id, str) else ""
         phone = body.get("phone") if isinstance(body, dict) else None
         self._phone = phone_digits(phone.strip()) if isinstance(phone, str) else ""
         self._credentials = _usable_credentials(credentials)
         self._pattern: re.Pattern[str] | None = None
+
+    @property
+    def _personal(self) -> tuple[str, ...]:
+        """The lead's personal values in every derived form, longest first."""
+        return self._derive()[0]
+
+    @property
+    def _folded(self) -> tuple[str, ...]:
+        """The same, case-folded, for a look in any letter case."""
+        return self._derive()[1]
+
+    def _derive(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if self._forms is None:
+            values = _derived(self._as_sent, self._phone_sent)
+            self._forms = (values, tuple({value.casefold() for value in values}))
+        return self._forms
 
     def learn_credentials(self, values: Iterable[str]) -> None:
         """The plug's credentials as they are now: a token fetched during the lead is masked from then on."""
@@ -180,10 +213,26 @@ class Masker:
         Masking parts of an id would garble it (a hex id holds "ed" or "abe") and lose the lead in the log.
         """
         plain = lead_id.strip()
-        if plain in self._personal or plain.lower() in self._personal \
-                or _EMAIL.fullmatch(plain) or _PHONE.fullmatch(plain):
+        if self._is_value(plain) or _EMAIL.fullmatch(plain) or _PHONE.fullmatch(plain):
             return MASK
         return lead_id
+
+    def _is_value(self, plain: str) -> bool:
+        """Whether `plain` or its lower case is one of the lead's values in a derived form, checked against the
+        values as sent (every lead's id is: deriving them all for it would cost more than the check)."""
+        lower = plain.lower()
+        if self._forms is not None:
+            return plain in self._forms[0] or lower in self._forms[0]
+        for value in self._as_sent:
+            stripped = value.strip()
+            forms = (value, stripped, stripped.lower())
+            if plain in forms or lower in forms:
+                return True
+        # every phone form is digits only
+        if self._phone_sent and (plain.isdigit() or lower.isdigit()):
+            phone = phone_forms(self._phone_sent)
+            return plain in phone or lower in phone
+        return False
 
     def mask_text(self, text: str) -> str:
         """Text with the credentials, the lead's personal values and anything shaped like an email or phone

@@ -160,3 +160,19 @@ def test_credentials_read_again_are_masked_from_then_on():
     masker = privacy.Masker(LEAD, ["first-token"])
     masker.learn_credentials(["first-token", "refreshed-token"])
     assert masker.mask_credentials("refreshed-token first-token") == "[redacted] [redacted]"
+
+
+ORDINARY_IDS = ["pilot-7f3a9c", "00Q5e00000EdbLiAAO", "12345678", "lead-Élodie-2", "0698"]
+
+
+@pytest.mark.parametrize("lead_id", [*privacy.personal_values(LEAD), " ELODIE@EXEMPLE.FR ", "DUPRÉ", *ORDINARY_IDS])
+@pytest.mark.parametrize("derived_first", [False, True])
+def test_an_id_is_masked_exactly_when_it_is_one_of_the_leads_values_in_any_derived_form(lead_id, derived_first):
+    masker = privacy.Masker(LEAD)
+    if derived_first:  # the lead's forms already derived (a text was masked first): the same answer
+        masker.mask_known("nothing personal here")
+    values = privacy.personal_values(LEAD)
+    personal = lead_id.strip() in values or lead_id.strip().lower() in values
+    assert personal == (lead_id not in ORDINARY_IDS)
+    assert (masker.mask_id(lead_id) == privacy.MASK) == personal
+    assert privacy.Masker(LEAD).mask_id("someone@else.org") == privacy.MASK  # shaped like an email: always
