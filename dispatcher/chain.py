@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import LeadEnded
 from dispatcher.integrations.base import Chain, ChainState, CustomerRequest, Finder, FindFurther, Integration
-from dispatcher.ledger import Claim, Ledger
 from dispatcher.outcome import Outcome
 from dispatcher.reasons import Reason, State
-from dispatcher.step_memory import StepMemory
+
+if TYPE_CHECKING:  # loaded by a stage with a ledger only
+    from dispatcher.ledger import Claim, Ledger
 
 # Sends one request under the lead's session and deadline; the callback fires when its first byte leaves.
 Send = Callable[[CustomerRequest, Callable[[], None] | None], Answer]
@@ -37,6 +38,8 @@ def exchange(integration: Integration, request: CustomerRequest | Chain, send: S
         return integration.classify(single), single
     memory = in_doubt_since = None
     if ledger is not None and claim is not None:
+        from dispatcher.step_memory import StepMemory
+
         memory = StepMemory(ledger.store, ledger.customer, lead["id"], claim.fingerprint, ledger.ttl_s)
         in_doubt_since = claim.since if claim.in_doubt else None
     results: dict[str, dict[str, Any]] = memory.recall() if memory is not None else {}

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatcher import chain
 from dispatcher.answer import Answer
@@ -29,8 +29,7 @@ from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.envelopes import envelope
 from dispatcher.errors import CustomerFailure, InvalidLead, LeadEnded
 from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
-from dispatcher.ledger import Claim, Replay, StoreUnavailable
-from dispatcher.ledger.store import within
+from dispatcher.ledger.store import StoreUnavailable, within
 from dispatcher.machine import Journey, Trigger
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 from dispatcher.outcome import Outcome
@@ -38,6 +37,9 @@ from dispatcher.plug import Plug
 from dispatcher.privacy import Masker
 from dispatcher.reasons import ENDINGS, Reason, State, ending_of
 from dispatcher.reporting import ExcInfo, log_failure
+
+if TYPE_CHECKING:  # the ledger's modules are loaded by a stage with a ledger only (plug.py builds it)
+    from dispatcher.ledger import Claim, Replay
 
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -164,6 +166,8 @@ def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadl
         details = request.details
         journey.translate()
         if plug.ledger is not None:
+            from dispatcher.ledger import Replay  # loaded with the ledger, by now
+
             begun = plug.ledger.begin(valid_lead, journey.trace_id, deadline)
             if isinstance(begun, Replay):
                 return LeadResult(Outcome(State.ACCEPTED, begun.reason,

@@ -17,16 +17,20 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from dispatcher.deadline import DEFAULT_CUSTOMER_TIMEOUT_S
 from dispatcher.errors import ConfigurationError
 from dispatcher.health import Health, health_from_setting
 from dispatcher.integrations import Integration, build_integration
-from dispatcher.ledger import Ledger, ledger_from_setting
+from dispatcher.ledger import ledger_from_setting
 from dispatcher.ledger.memory import MemoryStore
 from dispatcher.metrics import LeadMetrics, MetricsSettings
 from dispatcher.reporting import Reporter
 from dispatcher.transport import Transport
+
+if TYPE_CHECKING:  # ledger_from_setting loads it, for a stage with a ledger
+    from dispatcher.ledger import Ledger
 
 
 @dataclass(frozen=True)
