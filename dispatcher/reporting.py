@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
 import traceback
 from dataclasses import dataclass
@@ -20,20 +19,15 @@ from types import TracebackType
 from typing import Any, cast
 
 from dispatcher.privacy import NO_LEAD, Masker
+from dispatcher.translog import JSON_LINE
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 _configure_lock = threading.Lock()
 MIN_REPORT_S = 0.3  # with less time left before the answer must leave, the item is not sent
 _configured_for: tuple[str, str, str, str] | None = None
 
-FAILURES_LOGGER = "leadplug.failures"
-_failures = logging.getLogger(FAILURES_LOGGER)
-_failures.setLevel(logging.ERROR)
-_failures.propagate = False  # one line, ours: Lambda's root handler would print it again in its own format
-if not _failures.handlers:
-    _failure_handler = logging.StreamHandler(sys.stdout)
-    _failure_handler.setFormatter(logging.Formatter("%(message)s"))
-    _failures.addHandler(_failure_handler)
+# A child of `leadplug`: its lines reach the plug's one handler (translog.py), written as they are (JSON_LINE)
+_failures = logging.getLogger("leadplug.failures")
 
 
 def log_failure(event: str, exc_info: ExcInfo | tuple[None, None, None], masker: Masker, **facts: Any) -> None:
@@ -45,7 +39,7 @@ def log_failure(event: str, exc_info: ExcInfo | tuple[None, None, None], masker:
         cause = {"exception": kind.__name__, "message": masker.mask_text(str(error)),
                  "traceback": masker.mask_text("".join(traceback.format_exception(kind, error, trace)))}
     line = {"level": "error", "event": event, **masker.mask_deep(facts), **cause}
-    _failures.error(json.dumps(line, ensure_ascii=False, default=str))
+    _failures.error(json.dumps(line, ensure_ascii=False, default=str), extra=JSON_LINE)
 
 
 # pyrollbar's payload handlers are process-wide: the report's own thread (one per item, see `Reporter.report`)

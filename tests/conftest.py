@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 
-from dispatcher.reporting import FAILURES_LOGGER
 from dispatcher.translog import ROOT_LOGGER
 from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
 from tests.support.project import make_project
 
 logging.getLogger(ROOT_LOGGER).propagate = True  # the plug's one handler: the transitions', the metrics' records
-logging.getLogger(FAILURES_LOGGER).propagate = True
 
 
 def salesforce_env(login_url: str, **extra: str) -> dict[str, str]:
