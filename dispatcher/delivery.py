@@ -166,7 +166,7 @@ def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadl
         details = request.details
         journey.translate()
         if plug.ledger is not None:
-            from dispatcher.ledger import Replay  # loaded with the ledger, by now
+            from dispatcher.ledger.ledger import Replay  # loaded with the ledger, by now
 
             begun = plug.ledger.begin(valid_lead, journey.trace_id, deadline)
             if isinstance(begun, Replay):
