@@ -54,6 +54,8 @@ MAX_OUTCOMES_KEPT = 256
 _Part = tuple[list[dict[str, Any]], dict[str, Any]]  # a directive's `CloudWatchMetrics` entries, its root members
 
 logger = logging.getLogger(LOGGER_NAME)  # written by the plug's one handler (translog.py), as it is
+# json.dumps with options builds a JSONEncoder on every call: one serves every line (the same text)
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class LeadMetrics:
         """Write the lead's EMF line; a metric that cannot be written is logged, never the lead's failure."""
         try:
             document = self.document(facts, cold_start=next(self._measured) == 0)
-            emit(logger, "%s", (json.dumps(document, ensure_ascii=False, separators=(",", ":")),), extra=JSON_LINE)
+            emit(logger, "%s", (_encode(document),), extra=JSON_LINE)
         except Exception as exc:  # noqa: BLE001 - the answer is built already: metrics must not change it
             logging.getLogger("leadplug").error("The lead's metrics could not be written: %s", exc)
 
