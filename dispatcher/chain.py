@@ -17,8 +17,7 @@ from dispatcher.contract import Lead
 from dispatcher.errors import LeadEnded
 from dispatcher.integrations.base import Chain, ChainState, CustomerRequest, Finder, FindFurther, Integration
 from dispatcher.ledger import Claim, Ledger
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason, State
+from dispatcher.reasons import Outcome, Reason, State
 from dispatcher.step_memory import StepMemory
 
 # Sends one request under the lead's session and deadline; the callback fires when its first byte leaves.

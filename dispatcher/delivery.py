@@ -26,17 +26,15 @@ from dispatcher import chain
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead, lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
-from dispatcher.envelopes import envelope
 from dispatcher.errors import CustomerFailure, InvalidLead, LeadEnded
 from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
 from dispatcher.ledger import Claim, Replay, StoreUnavailable
 from dispatcher.ledger.store import within
 from dispatcher.machine import Journey, Trigger
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
-from dispatcher.outcome import Outcome
 from dispatcher.plug import Plug
 from dispatcher.privacy import Masker
-from dispatcher.reasons import ENDINGS, Reason, State, ending_of
+from dispatcher.reasons import ENDINGS, Outcome, Reason, State, ending_of, envelope
 from dispatcher.reporting import ExcInfo, log_failure
 
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"

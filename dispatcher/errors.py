@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from dispatcher.answer import Answer
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 
 class ConfigurationError(Exception):

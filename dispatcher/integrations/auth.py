@@ -19,8 +19,7 @@ from dispatcher.answer import Answer
 from dispatcher.deadline import Deadline
 from dispatcher.errors import AnsweredFailure, ConfigurationError, CustomerFailure
 from dispatcher.integrations.base import CustomerSession, http_family_outcome
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 from dispatcher.transport import Transport
 
 # What can travel back in a header and a URL: visible ASCII only (RFC 6750's b64token is a subset).

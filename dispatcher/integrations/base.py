@@ -17,8 +17,7 @@ from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 from dispatcher.transport import Transport
 
 

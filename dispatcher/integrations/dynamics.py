@@ -21,8 +21,7 @@ from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
 from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
 from dispatcher.integrations.crm import crm_record
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 NAME = "Dynamics 365"
 ENTRA_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"

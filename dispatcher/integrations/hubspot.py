@@ -29,8 +29,7 @@ from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.hubspot_codes import CATEGORIES, CODES, ITS_STATE_STATUSES
 from dispatcher.integrations.hubspot_search import CONTACTS_PATH, HubSpotSearch
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 NAME = "HubSpot"
 DEFAULT_API_URL = "https://api.hubapi.com"

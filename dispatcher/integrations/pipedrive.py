@@ -40,8 +40,7 @@ from dispatcher.integrations.pipedrive_search import (
     person_ids,
     person_search,
 )
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 NAME = "Pipedrive"
 PERSONS_PATH = "/api/v2/persons"

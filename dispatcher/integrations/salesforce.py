@@ -23,8 +23,7 @@ from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.salesforce_codes import CODES
 from dispatcher.integrations.salesforce_search import SalesforceSearch, errors_of
 from dispatcher.jsonpath import lookup
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 NAME = "Salesforce"
 FIELD_NAMES = {

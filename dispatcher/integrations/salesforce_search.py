@@ -14,7 +14,7 @@ from typing import Any
 from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.integrations.base import CustomerRequest, search_failed
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
 
 FIND_CLOCK_SKEW = timedelta(seconds=1)  # Salesforce's clock against ours: the window starts at the claim
 

@@ -30,7 +30,7 @@ from dispatcher.integrations.webhook_examples import check_examples, examples_of
 from dispatcher.integrations.webhook_mapping import FieldRule, field_rules, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
 from dispatcher.jsonpath import lookup
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = CONTRACTS_DIR / "webhook-config.schema.json"

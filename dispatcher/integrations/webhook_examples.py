@@ -21,7 +21,7 @@ from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.webhook_rules import Rule, first_match
 from dispatcher.jsonpath import json_equal
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,7 @@ from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.base import http_family_outcome
 from dispatcher.jsonpath import json_equal, lookup
-from dispatcher.outcome import Outcome, reason_token
-from dispatcher.reasons import Reason, State
+from dispatcher.reasons import Outcome, Reason, State, reason_token
 
 DEFAULT_REASON = {"refused": Reason.REFUSED, "duplicate": Reason.DUPLICATE, "failed": Reason.CUSTOMER_ERROR}
 

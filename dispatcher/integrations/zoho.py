@@ -23,8 +23,7 @@ from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.zoho_codes import CODES
 from dispatcher.integrations.zoho_search import ZohoSearch
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 NAME = "Zoho CRM"
 DEFAULT_API_VERSION = "v8"

@@ -22,7 +22,7 @@ from tests.support.module_path import LeadPath, recording
 WITHOUT_LEDGER = (20, 49, 7)
 WITH_LEDGER = (24, 75, 12)
 # The core every lead goes through, whatever the customer
-CORE = {"app.py", "delivery.py", "contract.py", "machine.py", "privacy.py", "transport.py", "envelopes.py",
+CORE = {"app.py", "delivery.py", "contract.py", "machine.py", "privacy.py", "transport.py", "reasons.py",
         "metrics.py", "chain.py"}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from dispatcher.answer import Answer
 from dispatcher.integrations.salesforce import from_env as salesforce_from_env
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
 
 
 class UnknownOutcome:

@@ -15,8 +15,7 @@ from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError, LeadEnded
 from dispatcher.integrations.base import ChainState, FindFurther
 from dispatcher.integrations.pipedrive import Pipedrive, from_env
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import ENDINGS, Reason
+from dispatcher.reasons import ENDINGS, Outcome, Reason
 
 PIPEDRIVE = Pipedrive(api_url="https://acme.pipedrive.com/", token="pd-t0ken")
 LEAD = {
