@@ -19,8 +19,7 @@ from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
-from dispatcher.integrations.crm import crm_record
+from dispatcher.integrations.base import CustomerRequest, crm_record, http_family_outcome, search_failed
 from dispatcher.reasons import Outcome, Reason
 
 NAME = "Dynamics 365"
