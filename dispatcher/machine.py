@@ -114,7 +114,9 @@ class Journey:
             raise AttributeError(f"Do not know event named '{name}'.")
         return bool(event.trigger(self, **facts))
 
-    def validate(self) -> bool:
+    def validate(self, lead_id: str, masker: Masker) -> bool:
+        """The lead is valid: its id, read (`identify`), then the move (whose log line shows the id)."""
+        self.identify(lead_id, masker)
         return self.trigger(Trigger.VALIDATE)
 
     def translate(self) -> bool:
