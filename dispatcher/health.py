@@ -1,4 +1,4 @@
-"""A customer's health (SPEC section 9): stop wasting fresh leads on a customer that has stopped answering.
+"""A customer's health: stop wasting fresh leads on a customer that has stopped answering.
 
 After `failures` customer failures in a row, delivery pauses for `pause_s`: leads answer 502 `customer_paused`
 at once, never sent, with the time the pause ends. After the pause one lead probes: its success resumes
@@ -6,7 +6,7 @@ delivery, its failure starts a new pause. The state is one item of the ledger's 
 container), changed by compare-and-set; pausing and resuming are one log line and one Rollbar warning each,
 written by the request that changed it.
 
-A failure is every end that is not about the person (SPEC section 3): the customer not answering (timeout,
+A failure is every end that is not about the person: the customer not answering (timeout,
 unreachable, 5xx, an unreadable answer), its own state (a lock, a limit), our request not fitting its setup (a
 field it lacks: every lead would fail the same way) and our access. A refusal, a duplicate or a missing field are
 answers about the person, and reset the count. A lead that never reached the customer because no time was left

@@ -1,9 +1,11 @@
-"""Metrics for every lead (SPEC section 9): one CloudWatch Embedded Metric Format (EMF) line on standard output.
+"""Metrics for every lead: one CloudWatch Embedded Metric Format (EMF) line on standard output.
 
 CloudWatch Logs turns the line into metrics as it ingests it: no API call, nothing the answer waits for.
 Powertools' EMF provider builds and validates each metric directive (names, units, dimension limits); this
 module only decides what is measured and writes the directives as one JSON line of their own, through the
-`leadplug.metrics` logger (never the transition log's JSON formatter), so that log tooling and tests see it.
+`leadplug.metrics` logger and the plug's one log handler (translog.py), which writes it as it is, so that log
+tooling and tests see it. Powertools' `Metrics` itself (one object, dimensions and metrics added per lead, then
+`flush_metrics()`) would rebuild and validate every directive on every lead: `scripts/bench.py` measures it.
 
 What one line holds, in up to three directives of the namespace METRICS_NAMESPACE:
 
@@ -24,7 +26,6 @@ import json
 import logging
 import os
 import re
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties import MetricUnit
 
 from dispatcher.errors import ConfigurationError
-from dispatcher.translog import emit
+from dispatcher.translog import JSON_LINE, emit
 
 LOGGER_NAME = "leadplug.metrics"
 DEFAULT_NAMESPACE = "LeadPlug"
@@ -52,13 +53,7 @@ MAX_OUTCOMES_KEPT = 256
 
 _Part = tuple[list[dict[str, Any]], dict[str, Any]]  # a directive's `CloudWatchMetrics` entries, its root members
 
-logger = logging.getLogger(LOGGER_NAME)
-logger.setLevel(logging.INFO)
-logger.propagate = False  # as the transition log: Lambda's root handler would print each line again, wrapped
-if not logger.handlers:
-    _handler = logging.StreamHandler(sys.stdout)
-    _handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(_handler)
+logger = logging.getLogger(LOGGER_NAME)  # written by the plug's one handler (translog.py), as it is
 
 
 @dataclass(frozen=True)
@@ -133,7 +128,7 @@ class LeadMetrics:
         """Write the lead's EMF line; a metric that cannot be written is logged, never the lead's failure."""
         try:
             document = self.document(facts, cold_start=next(self._measured) == 0)
-            emit(logger, "%s", (json.dumps(document, ensure_ascii=False, separators=(",", ":")),))
+            emit(logger, "%s", (json.dumps(document, ensure_ascii=False, separators=(",", ":")),), extra=JSON_LINE)
         except Exception as exc:  # noqa: BLE001 - the answer is built already: metrics must not change it
             logging.getLogger("leadplug").error("The lead's metrics could not be written: %s", exc)
 
@@ -178,7 +173,7 @@ def _directive(settings: MetricsSettings) -> AmazonCloudWatchEMFProvider:
 def _part(provider: AmazonCloudWatchEMFProvider) -> _Part:
     """A directive as Powertools serializes it, split into its `CloudWatchMetrics` entries and root members
     (its timestamp is dropped: the lead's line gets its own)."""
-    serialized = dict(provider.serialize_metric_set())
+    serialized: dict[str, Any] = dict(provider.serialize_metric_set())
     return list(serialized.pop("_aws")["CloudWatchMetrics"]), serialized
 
 

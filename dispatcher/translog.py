@@ -1,8 +1,18 @@
-"""Structured transition log (SPEC section 6): one JSON line per move, through `logging`, on standard output.
+"""The plug's one log setup, and its transition log: one JSON object a line on standard output, through `logging`.
 
-Each line is a `LogRecord` of the `leadplug.transitions` logger whose fields are its `extra`, written by
-`JsonFormatter`: pytest's `caplog` and any logging tool see the records. Only ids, state names, trigger
-names, reason tokens and timings are written: no lead field ever is. `scripts/trace.py` reads them back.
+Every logger of the plug is a child of `leadplug` (`leadplug.transitions`, `leadplug.metrics`,
+`leadplug.failures`, and `leadplug` itself for warnings and errors): they all reach the one handler set up
+here, on `leadplug`, whose `JsonFormatter` writes a record's `fields` as one JSON object (a move of the
+transition log, below), a record already made of JSON (`JSON_LINE`: an EMF document, a failure) as it is, and
+any other record as `{"level", "logger", "message", "ts"}`. pytest's `caplog` and any logging tool see the records.
+
+The transition log: one line per move, with only ids, state names, trigger names, reason tokens and timings, never
+a lead field. `scripts/trace.py` reads them back.
+
+Why not Powertools' `Logger` (and `Metrics`, see metrics.py): `scripts/bench.py` measures one lead's lines (four
+moves, one EMF line) both ways in the same run, and Powertools' cost twice this setup's, about +100 us a lead,
+6 % of the hand-written peer's whole lead, against a budget of 10 % for everything the plug adds
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -10,41 +20,71 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 from typing import Any
 
+ROOT_LOGGER = "leadplug"
 LOGGER_NAME = "leadplug.transitions"
 FIELDS = ("lead_id", "trace_id", "from", "to", "trigger", "reason", "elapsed_ms", "ts")
+JSON_LINE = {"json_line": True}  # `extra` of a record whose message is one JSON object already
 
 
 class JsonFormatter(logging.Formatter):
-    """A record's `fields` (or its message) as one JSON object, with `ts` in RFC 3339 UTC."""
+    """A record's `fields` (or its message) as one JSON object, with `ts` in RFC 3339 UTC; a `JSON_LINE`
+    record's message as it is.
+
+    The time of day is formatted once a second, and one JSON encoder serves every line: together half the cost
+    of a line's formatting, four lines a lead."""
+
+    _encode = json.JSONEncoder(ensure_ascii=False).encode
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = getattr(record, "fields", None) or {"message": record.getMessage()}
-        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        return json.dumps({**fields, "ts": stamp.replace("+00:00", "Z")}, ensure_ascii=False)
+        if getattr(record, "json_line", False):
+            return record.getMessage()
+        fields = getattr(record, "fields", None) or {"level": record.levelname, "logger": record.name,
+                                                     "message": record.getMessage()}
+        return self._encode({**fields, "ts": self.timestamp(record)})
+
+    def timestamp(self, record: logging.LogRecord) -> str:
+        """`2026-12-03T14:06:28.123Z`: the record's time in UTC, to the millisecond."""
+        second, text = self._second
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{int(record.msecs):03d}Z"
 
 
+def _set_up() -> logging.Logger:
+    """`leadplug`'s one handler; no propagation (as Chalice does for `app.log`): Lambda's root handler would
+    print every line a second time, wrapped in its own text format. A LogRecord's thread, process and task
+    names are not looked up: no line of the plug writes them (logging's documented optimisation flags)."""
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # Python 3.12+, not in typeshed's stubs yet
+    root = logging.getLogger(ROOT_LOGGER)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    if not any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+    return root
+
+
+_set_up()
 logger = logging.getLogger(LOGGER_NAME)
-logger.setLevel(logging.INFO)
-# Our own handler, and no propagation (as Chalice does for `app.log`): Lambda's root handler would print
-# every line a second time, wrapped in its own text format.
-logger.propagate = False
-if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
-    _handler = logging.StreamHandler(sys.stdout)
-    _handler.setFormatter(JsonFormatter())
-    logger.addHandler(_handler)
 
 
-def emit(log: logging.Logger, message: str, args: tuple[Any, ...], fields: dict[str, Any] | None = None) -> None:
+def emit(log: logging.Logger, message: str, args: tuple[Any, ...], fields: dict[str, Any] | None = None,
+         extra: dict[str, Any] | None = None) -> None:
     """`log.info(message, *args, extra={"fields": fields})` without its caller lookup (a walk up the stack for
     the record's file and line, a quarter of a line's cost, written four or five times a lead): the record is
     made and handled through `Logger.makeRecord` and `Logger.handle`, as logging documents for records made
     elsewhere; handlers, filters, propagation and pytest's capture see the same record."""
     if log.isEnabledFor(logging.INFO):
         log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, message, args, None,
-                                  extra=None if fields is None else {"fields": fields}))
+                                  extra=extra if fields is None else {"fields": fields}))
 
 
 def transition(*, lead_id: str | None, trace_id: str, source: str, dest: str, trigger: str,

@@ -7,7 +7,7 @@ the answer is framed. No redirect is followed (a 307 would post the lead again),
 cookie is kept, and a connection goes back to the pool only when its answer ended cleanly.
 
 `on_sent` is called when the request is about to leave: the connection is open and its first byte is
-being written (SPEC section 1, `sent`). A failure before that certainly left the customer without the lead.
+being written (the `sent` state). A failure before that certainly left the customer without the lead.
 
 Idle keep-alive connections: a server closes a connection idle longer than its keep-alive timeout, and a lead
 written on it at that moment is lost in a race (a reset: in doubt). So a pooled connection is reused only

@@ -20,7 +20,9 @@ written to /dev/null. Sides and what is printed:
    /var/task, then boto3 and botocore as Lambda's runtime has them), the peer's app.py in a copy of the same
    folder; the plug with `LEDGER=dynamodb:` too (boto3's import and client); alternated, medians;
 3. peak memory (ru_maxrss) after import, 1,000 and 10,000 leads, each side alone in a fresh process;
-4. the targets of issue 23, PASS or FAIL (never asserted by a test: a shared 2-core VM moves timings by 10 %).
+4. the targets of issue 23, PASS or FAIL (never asserted by a test: a shared 2-core VM moves timings by 10 %);
+5. one lead's log lines (4 transitions, 1 EMF line) written by the plug's one log setup and by Powertools'
+   `Logger` and `Metrics` as their documentation shows, CPU per lead (why the plug keeps its own).
 
 `--profile` prints where the plug's time goes beside the peer's (cProfile, the steps of a lead); `--quick`
 is a smoke run of a few seconds.
@@ -73,8 +75,8 @@ SIDES: dict[str, tuple[str, str, bool]] = {
 }
 LOCAL_SIDES = ("peer", "plug", "plug-sqlite")
 DYNAMODB_SIDES = ("peer-powertools", "plug-dynamodb")
-# Every log a side writes per lead: the plug's transition log and its metric (EMF) line, the peer's line.
-LOGGERS = {"plug": ("leadplug.transitions", "leadplug.metrics"), "baseline": ("bench_baseline",)}
+# Every log a side writes per lead: the plug's one handler (its transition lines and its metric line), the peer's line.
+LOGGERS = {"plug": ("leadplug",), "baseline": ("bench_baseline",)}
 
 # Issue 23's targets.
 NO_LEDGER_RATIO, SQLITE_ADDED_US, DYNAMODB_RATIO, CALLS_NEW, CALLS_REPLAY, COLD_RATIO = 1.1, 300, 1.1, 3, 1, 1.1
@@ -110,6 +112,7 @@ class _Customer(asyncio.Protocol):
             self._answer(head.split(" ", 2)[1])
 
     def _answer(self, path: str) -> None:
+        body: dict[str, Any]
         if path.endswith("/oauth2/token"):
             status, body = "200 OK", {"access_token": TOKEN, "instance_url": self.base_url, "token_type": "Bearer"}
         else:
@@ -172,7 +175,7 @@ def dynamodb_calls(proxy: str) -> Counter[str]:
 # --- the environment of a side: what Lambda sets, not this machine's variables -------------------------
 
 def environment(customer_url: str, pycache: str) -> dict[str, str]:
-    """What a deployment sets (SPEC section 5) pointed at our customer, beside the variables Lambda's runtime sets
+    """What a deployment sets pointed at our customer, beside the variables Lambda's runtime sets
     (not this machine's: requests reads the environment on every call, so its size is part of the cost)."""
     # Lambda's own variables (AWS_LAMBDA_FUNCTION_NAME aside: with it, the plug refuses LEDGER=sqlite:).
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": ":UTC",
@@ -495,6 +498,88 @@ def report_memory(marks: dict[str, list[float]]) -> None:
               + f" MB   ({last - first:+.1f} MB from {MEMORY_MARKS[0]:,} to {MEMORY_MARKS[-1]:,} leads: {verdict})")
 
 
+# --- 5. what logging a lead costs: the plug's log setup against Powertools' Logger and Metrics ---------------
+
+LOG_LEADS = 3_000
+_MOVES = (("received", "validated", "validate"), ("validated", "translated", "translate"),
+          ("translated", "sent", "send"), ("sent", "accepted", "accept"))
+
+
+def logs_child(count: int) -> None:
+    """In a fresh process: one lead's log lines (4 transitions and its EMF line), `count` times, written by the
+    plug's own setup (`translog`, `metrics`) and by Powertools' `Logger` and `Metrics` as their documentation
+    shows them (one `Logger`, `logger.info(..., extra=...)`; one `Metrics`, dimensions and metrics added per
+    lead, `flush_metrics()`), alternated in blocks; CPU seconds per lead of each, the median block."""
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from dispatcher import translog
+    from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
+
+    for name in LOGGERS["plug"]:
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(_devnull)
+    settings = MetricsSettings.from_environ(os.environ)
+    ours = LeadMetrics(settings)
+    logger = Logger(service=settings.service, stream=_devnull, utc=True, use_rfc3339=True)
+    metrics = Metrics(namespace=settings.namespace, service=settings.service)
+
+    def plug_lead(index: int) -> None:
+        trace = f"trace-{index}"
+        for source, dest, trigger in _MOVES:
+            translog.transition(lead_id=f"lead-{index}", trace_id=trace, source=source, dest=dest, trigger=trigger,
+                                reason="created" if dest == "accepted" else None, elapsed_ms=1.5)
+        ours.lead_ended(LeadFacts("accepted", "created", 12.5, False, trace))
+
+    def powertools_lead(index: int) -> None:
+        trace = f"trace-{index}"
+        for source, dest, trigger in _MOVES:
+            logger.info("%s -> %s", source, dest, extra={
+                "lead_id": f"lead-{index}", "trace_id": trace, "from": source, "to": dest,
+                "trigger": trigger, "reason": "created" if dest == "accepted" else None, "elapsed_ms": 1.5})
+        metrics.add_dimension(name="Customer", value=settings.customer)
+        metrics.add_dimension(name="State", value="accepted")
+        metrics.add_dimension(name="Reason", value="created")
+        metrics.add_dimensions(Customer=settings.customer)
+        metrics.add_metric(name="Leads", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ResponseTime", unit=MetricUnit.Milliseconds, value=12.5)
+        metrics.add_metric(name="Replays", unit=MetricUnit.Count, value=0)
+        metrics.add_metadata(key="trace_id", value=trace)
+        metrics.flush_metrics()
+
+    blocks: dict[str, list[float]] = {"plug": [], "powertools": []}
+    stdout, sys.stdout = sys.stdout, _devnull  # Powertools' Metrics prints its line
+    try:
+        for index in range(8):
+            for label, lead in (("plug", plug_lead), ("powertools", powertools_lead))[:: 1 if index % 2 else -1]:
+                started = time.process_time()
+                for number in range(count // 4):
+                    lead(number)
+                blocks[label].append((time.process_time() - started) / (count // 4))
+    finally:
+        sys.stdout = stdout
+    print("BENCH", json.dumps({label: statistics.median(found[1:]) for label, found in blocks.items()}), flush=True)
+
+
+def logs_cost(env: dict[str, str], count: int) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--logs-child", "--leads", str(count)], env=env,
+                          capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"the log measure failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix("BENCH "))
+
+
+def report_logs(figures: dict[str, float], results: dict[str, list[dict[str, Any]]] | None) -> None:
+    ours, powertools = figures["plug"] * 1e6, figures["powertools"] * 1e6
+    line = (f"\n5. one lead's log lines (4 transitions, 1 EMF line), CPU per lead: the plug's setup {ours:.1f} us, "
+            f"Powertools' Logger and Metrics as documented {powertools:.1f} us ({powertools - ours:+.1f} us")
+    if results and "peer" in results:
+        line += f", {(powertools - ours) / (median_of(results['peer'], 'new', 'cpu') * 1e6):+.1%} of the peer's lead"
+    print(line + ")")
+
+
 # --- 4. the targets ------------------------------------------------------------------------------------
 
 def report_targets(results: dict[str, list[dict[str, Any]]],
@@ -629,6 +714,7 @@ def main() -> int:
     parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--profile-child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--logs-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_customer:
         serve_customer()
@@ -641,6 +727,9 @@ def main() -> int:
         return 0
     if args.profile_child:
         profile_child(args.profile_child, args.leads)
+        return 0
+    if args.logs_child:
+        logs_child(args.leads)
         return 0
     if args.quick:
         args.leads, args.dynamodb_leads, args.rounds, args.warmup, args.replays, args.runs = 100, 10, 2, 20, 5, 3
@@ -693,7 +782,11 @@ def run(args: argparse.Namespace) -> None:
                         path.chmod(path.stat().st_mode | stat.S_IWUSR)
             if marks is not None:
                 report_memory(marks)
+            log_leads = LOG_LEADS // 10 if args.quick else LOG_LEADS
+            logs = None if args.coldstart_only else logs_cost(local("plug"), log_leads)
             report_targets(results or {}, cold)
+            if logs is not None:
+                report_logs(logs, results)
     print(f"\n(the benchmark took {time.perf_counter() - started:.0f} s; load average now "
           f"{' '.join(f'{load:.2f}' for load in os.getloadavg())})")
 

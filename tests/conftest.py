@@ -1,7 +1,7 @@
 """Fixtures shared by the tiers: a Salesforce sandbox on a free port, the plug in process (functional tests).
 
 `chalice local` and the built package are the integration tier's own (tests/integration/conftest.py).
-The transition log's, the metrics' and the failures' records propagate to the root logger during tests, so that pytest's
+The plug's records (transitions, metrics, failures) propagate to the root logger during tests, so that pytest's
 `caplog` sees them.
 """
 
@@ -15,14 +15,12 @@ from typing import Any
 
 import pytest
 
-from dispatcher.metrics import LOGGER_NAME as METRICS_LOGGER_NAME
 from dispatcher.reporting import FAILURES_LOGGER
-from dispatcher.translog import LOGGER_NAME
+from dispatcher.translog import ROOT_LOGGER
 from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
 from tests.support.project import make_project
 
-logging.getLogger(LOGGER_NAME).propagate = True
-logging.getLogger(METRICS_LOGGER_NAME).propagate = True
+logging.getLogger(ROOT_LOGGER).propagate = True  # the plug's one handler: the transitions', the metrics' records
 logging.getLogger(FAILURES_LOGGER).propagate = True
 
 

@@ -5,6 +5,14 @@ WHERE clause is the compare-and-set, and SQLite serialises writers with its file
 waited for as long as the lead's deadline allows (`busy_timeout` set from `store.time_left()`), no longer.
 The file stays bounded: every `CLEAN_EVERY` new rows, the rows past their expiry are deleted, and the WAL is
 truncated after each checkpoint (`journal_size_limit`).
+
+In WAL mode SQLite answers "database is locked" at once, without waiting, in two documented cases
+(https://sqlite.org/wal.html, "Sometimes Queries Return SQLITE_BUSY In WAL Mode"): while the last connection to
+the file cleans up the WAL as it closes, and while a new connection recovers the WAL of a killed process.
+chalice local closes a connection with each request's thread, so two plugs sharing a file met the first case
+under load (one lead of six answered 500 ledger_unavailable). Each process therefore keeps the connection that
+prepared the file open for its lifetime (the last connection closes only when the plugs stop), and a statement
+met by an immediate "locked" is tried again, with short pauses, while the lead's deadline allows.
 """
 
 from __future__ import annotations
@@ -13,12 +21,17 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from dispatcher.ledger.store import NO_VERSION, Item, Store, StoreUnavailable, time_left, unreadable
 
 CLEAN_EVERY = 200  # new rows between two deletions of the expired ones
 WAL_LIMIT_BYTES = 1_000_000
+BUSY_PAUSE_S = (0.005, 0.1)  # the first and the longest pause before trying a locked statement again
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})  # primary result codes: the file is in use
+T = TypeVar("T")
 _SCHEMA = """CREATE TABLE IF NOT EXISTS ledger (
     pk TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL, expires_at INTEGER NOT NULL)"""
 
@@ -39,6 +52,7 @@ class SqliteStore(Store):
         self._prepared = False
         self._prepare_lock = threading.Lock()
         self._created = 0  # new rows since the last clean-up (this process)
+        self._keeper: sqlite3.Connection | None = None  # open for the process's life: see the module's docstring
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -49,6 +63,8 @@ class SqliteStore(Store):
                 connection.execute("PRAGMA synchronous=NORMAL")
                 self._prepare(connection)
             except sqlite3.Error as exc:
+                if _busy(exc):
+                    raise  # tried again by the caller while time is left
                 raise StoreUnavailable(f"the SQLite ledger {self.path} cannot be opened: {exc}"
                                        f"{_os_error(self.path)}") from exc
             self._local.connection = connection
@@ -75,11 +91,25 @@ class SqliteStore(Store):
                 connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
                 connection.execute(_SCHEMA)
                 self._prepared = True
+                self._keeper = connection
+
+    def _again_when_busy(self, statement: Callable[[], T]) -> T:
+        """`statement()`, tried again while SQLite says at once that the file is in use and the deadline allows
+        (after `busy_timeout` has run out, no time is left: the error is raised)."""
+        pause = BUSY_PAUSE_S[0]
+        while True:
+            try:
+                return statement()
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time_left() <= pause:
+                    raise
+            time.sleep(pause)
+            pause = min(2 * pause, BUSY_PAUSE_S[1])
 
     def get(self, key: str) -> Item | None:
         try:
-            row = self._connection().execute(
-                "SELECT version, record, expires_at FROM ledger WHERE pk = ?", (key,)).fetchone()
+            row = self._again_when_busy(lambda: self._connection().execute(
+                "SELECT version, record, expires_at FROM ledger WHERE pk = ?", (key,)).fetchone())
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"the SQLite ledger cannot be read: {exc}") from exc
         if row is None:
@@ -96,46 +126,53 @@ class SqliteStore(Store):
         return Item(key, version, record, _whole(expires_at))
 
     def put(self, item: Item, expected_version: int | None) -> bool:
-        record = json.dumps(item.record, separators=(",", ":"))
         try:
-            connection = self._connection()
-            if expected_version is None:
-                cursor = connection.execute(
-                    "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (pk) DO NOTHING", (item.key, item.version, record, item.expires_at))
-                if cursor.rowcount == 1:
-                    self._clean_now_and_then(connection)
-                return cursor.rowcount == 1
-            if expected_version == NO_VERSION:
-                cursor = connection.execute(
-                    "UPDATE ledger SET version = ?, record = ?, expires_at = ? WHERE pk = ? "
-                    "AND typeof(version) != 'integer'", (item.version, record, item.expires_at, item.key))
-            else:
-                cursor = connection.execute(
-                    "UPDATE ledger SET version = ?, record = ?, expires_at = ? WHERE pk = ? AND version = ?",
-                    (item.version, record, item.expires_at, item.key, expected_version))
+            return self._again_when_busy(lambda: self._put(item, expected_version))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
+
+    def _put(self, item: Item, expected_version: int | None) -> bool:
+        record = json.dumps(item.record, separators=(",", ":"))
+        connection = self._connection()
+        if expected_version is None:
+            cursor = connection.execute(
+                "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (pk) DO NOTHING", (item.key, item.version, record, item.expires_at))
+            if cursor.rowcount == 1:
+                self._clean_now_and_then(connection)
+            return cursor.rowcount == 1
+        if expected_version == NO_VERSION:
+            cursor = connection.execute(
+                "UPDATE ledger SET version = ?, record = ?, expires_at = ? WHERE pk = ? "
+                "AND typeof(version) != 'integer'", (item.version, record, item.expires_at, item.key))
+        else:
+            cursor = connection.execute(
+                "UPDATE ledger SET version = ?, record = ?, expires_at = ? WHERE pk = ? AND version = ?",
+                (item.version, record, item.expires_at, item.key, expected_version))
         return cursor.rowcount == 1
 
     def put_also(self, item: Item, expected_version: int | None, also: Item) -> bool:
         """One transaction: the compare-and-set, then `also` written over whatever is there."""
         try:
-            connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                written = self.put(item, expected_version)
-                if written:
-                    connection.execute(
-                        "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, 1, ?, ?) ON CONFLICT (pk) DO "
-                        "UPDATE SET version = version + 1, record = excluded.record, expires_at = excluded.expires_at",
-                        (also.key, json.dumps(also.record, separators=(",", ":")), also.expires_at))
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+            return self._again_when_busy(lambda: self._put_also(item, expected_version, also))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
+
+    def _put_also(self, item: Item, expected_version: int | None, also: Item) -> bool:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")  # the write lock first: a locked file fails here, nothing done
+        try:
+            written = self._put(item, expected_version)
+            if written:
+                connection.execute(
+                    "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, 1, ?, ?) ON CONFLICT (pk) DO "
+                    "UPDATE SET version = version + 1, record = excluded.record, expires_at = excluded.expires_at",
+                    (also.key, json.dumps(also.record, separators=(",", ":")), also.expires_at))
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:  # SQLite may have rolled back by itself
+                connection.execute("ROLLBACK")
+            raise
         return written
 
     def _clean_now_and_then(self, connection: sqlite3.Connection) -> None:
@@ -148,6 +185,11 @@ class SqliteStore(Store):
             connection.execute("DELETE FROM ledger WHERE expires_at < ?", (int(time.time()),))
         except sqlite3.Error:
             self._created = CLEAN_EVERY - 1  # the next new row tries again
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    """SQLite's answer that the file is in use by another connection (its primary result code)."""
+    return isinstance(error, sqlite3.OperationalError) and (error.sqlite_errorcode & 0xFF) in _BUSY
 
 
 def _whole(value: object) -> int:

@@ -5,7 +5,7 @@
 one conditional PutItem with `ReturnValuesOnConditionCheckFailure=ALL_OLD`). Every rule of the ledger (claim,
 settle, take over an expired claim) is a read, a decision and such a compare-and-set, so the same rules run on
 SQLite and on DynamoDB. A backend that cannot be reached raises `StoreUnavailable`: the plug then sends nothing
-(SPEC section 8).
+(a lead is never sent without its ledger).
 
 Every call is bounded by the lead's deadline: `within(seconds)` sets how long the store's calls (retries and
 timeouts included) may take from now; a backend reads it with `time_left()`. A row that cannot be read (not
