@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from dispatcher.machine import ROOT_LOGGER
 from dispatcher.reporting import FAILURES_LOGGER
-from dispatcher.translog import ROOT_LOGGER
 from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
 from tests.support.project import make_project
 
