@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.deadline import Deadline
 from dispatcher.errors import CustomerFailure, LeadEnded
@@ -34,6 +33,7 @@ from dispatcher.ledger import Claim
 from dispatcher.plug import Plug
 from dispatcher.reasons import Outcome, Reason, State
 from dispatcher.step_memory import StepMemory
+from dispatcher.transport import Answer
 
 MAX_FIND_REQUESTS = 8  # a search in several requests is bounded (the deadline bounds it too)
 CREATED_CLOCK_SKEW = timedelta(seconds=2)  # the customer's clock against ours, when comparing creation times

@@ -21,7 +21,6 @@ from types import MappingProxyType
 from typing import Any
 
 from dispatcher import chain
-from dispatcher.answer import Answer
 from dispatcher.contract import lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
 from dispatcher.errors import InvalidLead, LeadEnded
@@ -33,6 +32,7 @@ from dispatcher.plug import Plug
 from dispatcher.privacy import Masker
 from dispatcher.reasons import ENDINGS, Outcome, Reason, State, ending_of, envelope
 from dispatcher.reporting import ExcInfo, log_failure
+from dispatcher.transport import Answer
 
 INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dispatcher.privacy import NO_LEAD, Masker  # the standard library only, as this module
 
 if TYPE_CHECKING:  # scripts read the table with the standard library alone; an answer is only read here
-    from dispatcher.answer import Answer
+    from dispatcher.transport import Answer
 
 # 1. The reason table
 

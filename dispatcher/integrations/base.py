@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
 from dispatcher.reasons import Outcome, Reason
-from dispatcher.transport import Transport
+from dispatcher.transport import Answer, Transport
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
@@ -29,6 +28,7 @@ from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.hubspot_codes import CATEGORIES, CODES, ITS_STATE_STATUSES
 from dispatcher.integrations.hubspot_search import CONTACTS_PATH, HubSpotSearch
 from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "HubSpot"
 DEFAULT_API_URL = "https://api.hubapi.com"

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
@@ -41,6 +40,7 @@ from dispatcher.integrations.pipedrive_search import (
     person_search,
 )
 from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "Pipedrive"
 PERSONS_PATH = "/api/v2/persons"

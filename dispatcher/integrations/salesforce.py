@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
@@ -23,6 +22,7 @@ from dispatcher.integrations.salesforce_codes import CODES
 from dispatcher.integrations.salesforce_search import SalesforceSearch, errors_of
 from dispatcher.jsonpath import lookup
 from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "Salesforce"
 FIELD_NAMES = {

@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
@@ -23,6 +22,7 @@ from dispatcher.integrations.catalog import deciding_code, outcome_of
 from dispatcher.integrations.zoho_codes import CODES
 from dispatcher.integrations.zoho_search import ZohoSearch
 from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "Zoho CRM"
 DEFAULT_API_VERSION = "v8"
