@@ -14,10 +14,9 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from dispatcher.delivery import deliver
-from dispatcher.envelopes import method_not_allowed_envelope
 from dispatcher.errors import ConfigurationError
 from dispatcher.plug import PlugHolder
-from dispatcher.reasons import ENDINGS, Reason
+from dispatcher.reasons import ENDINGS, Reason, method_not_allowed_envelope
 
 JSON = {"Content-Type": "application/json"}
 

@@ -13,30 +13,25 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from dispatcher import chain
-from dispatcher.answer import Answer
-from dispatcher.contract import Lead, lead_id_of, read_body, validate_lead
+from dispatcher.contract import lead_id_of, read_body, validate_lead
 from dispatcher.deadline import Deadline, lead_deadline
-from dispatcher.envelopes import envelope
-from dispatcher.errors import CustomerFailure, InvalidLead, LeadEnded
-from dispatcher.integrations.base import CustomerRequest, CustomerSession, Finder
+from dispatcher.errors import InvalidLead, LeadEnded
 from dispatcher.ledger.store import StoreUnavailable, within
 from dispatcher.machine import Journey, Trigger
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
-from dispatcher.outcome import Outcome
 from dispatcher.plug import Plug
 from dispatcher.privacy import Masker
-from dispatcher.reasons import ENDINGS, Reason, State, ending_of
+from dispatcher.reasons import ENDINGS, Outcome, Reason, State, ending_of, envelope
 from dispatcher.reporting import ExcInfo, log_failure
+from dispatcher.transport import Answer
 
 if TYPE_CHECKING:  # the ledger's modules are loaded by a stage with a ledger only (plug.py builds it)
     from dispatcher.ledger import Claim, Replay
@@ -45,7 +40,6 @@ INTERNAL_ERROR_MESSAGE = "Internal error in the plug; it has been reported"
 REPLAYED_HEADER = "Idempotent-Replayed"
 ANSWER_RESERVE_S = 0.3  # kept for the Rollbar report and the answer itself after the ledger's steps
 UNKNOWN_ROUND_TRIP_SHARE = 0.5  # before the first answer: a send needs half the customer timeout left
-CREATED_CLOCK_SKEW = timedelta(seconds=2)  # the customer's clock against ours, when comparing creation times
 
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -84,67 +78,6 @@ class Delivery:
         return self.headers.get(REPLAYED_HEADER) == "true"
 
 
-def _send(plug: Plug, request: CustomerRequest, deadline: Deadline,
-          on_sent: Callable[[], None] | None = None) -> Answer:
-    """One request under the customer's session; only an answer saying the session expired earns one
-    refresh and one resend."""
-    auth, transport = plug.integration.auth, plug.transport
-
-    def send(session: CustomerSession) -> Answer:
-        return transport.post(request.url(session.base_url), deadline, method=request.method,
-                              headers={**session.headers, **request.headers}, json_body=request.json_body,
-                              form=request.form, params={**session.params, **request.params} or None,
-                              on_sent=on_sent)
-
-    session = auth.open(transport, deadline)
-    answer = send(session)
-    if auth.is_expired(answer):
-        answer = send(auth.open(transport, deadline, stale=session))
-    return answer
-
-
-def look_up(plug: Plug, lead: Lead, claim: Claim, deadline: Deadline) -> tuple[str | int, Answer] | None:
-    """Ask the customer whether it holds a lead an earlier attempt left in doubt: its id, or None when it
-    does not or the integration cannot look leads up. A failed search ends the lead (LeadEnded)."""
-    if not isinstance(plug.integration, Finder):
-        return None
-    started = time.monotonic()
-    found = chain.find(plug.integration, lead, claim.since, lambda request, _: _send(plug, request, deadline))
-    if plug.ledger is not None:  # the search's round trip (a token included) tells how long a send needs
-        plug.ledger.round_trips.observe(time.monotonic() - started)
-    if found is not None and plug.ledger is not None and plug.ledger.created_by_another(found[0], claim, deadline):
-        return None  # the person's other lead, delivered by us: not this one
-    return found
-
-
-def delivered_earlier(plug: Plug, duplicate: Outcome, answer: Answer, claim: Claim, deadline: Deadline) -> Outcome:
-    """A lead in doubt whose re-delivery the customer answered "duplicate": the record is, unless shown
-    otherwise, the one our own earlier attempt created (never take a duplicate for someone else's). Where the
-    integration can read the record's creation time (`created_at`), a record older than that attempt is a true
-    duplicate."""
-    existing = duplicate.customer_lead_id if duplicate.customer_lead_id is not None \
-        else duplicate.details.get("existing_customer_lead_id")
-    existing_id = getattr(plug.integration, "existing_id", None)
-    if existing is None and existing_id is not None:
-        existing = existing_id(answer)
-    if existing is not None and plug.ledger is not None and plug.ledger.created_by_another(existing, claim, deadline):
-        return duplicate  # the record of another lead of ours (the person's): a true duplicate for this one
-    created_request = getattr(plug.integration, "created_request", None)
-    if existing is not None and created_request is not None:
-        try:
-            record = _send(plug, created_request(existing), deadline)
-            created = plug.integration.created_at(record)  # type: ignore[attr-defined]
-        except (LeadEnded, CustomerFailure) as exc:  # the check failed: "unless shown otherwise", ours
-            logging.getLogger("leadplug").warning("The creation time of the customer's record could not be read "
-                                                  "(%s); taken as delivered by the attempt in doubt",
-                                                  type(exc).__name__)
-            created = None
-        if created is not None and created < claim.since - CREATED_CLOCK_SKEW:
-            return duplicate  # the customer held this person before our first attempt: a true duplicate
-    return Outcome.of(Reason.DELIVERED_EARLIER, "The customer already holds this lead: our own earlier attempt, "
-                                                "in doubt, delivered it", customer_lead_id=existing)
-
-
 def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadline: Deadline,
                   unreadable: InvalidLead | None = None) -> LeadResult:
     """Walk the lead (`body`, read; `unreadable` when it could not be) to the outcome that ends it."""
@@ -160,8 +93,7 @@ def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadl
         except InvalidLead:
             journey.identify(lead_id_of(body), masker)  # the id, if valid, of a lead that is not (checked on its own)
             raise
-        journey.identify(valid_lead["id"], masker)  # required, validated and trimmed: what lead_id_of would give
-        journey.validate()
+        journey.validate(valid_lead["id"], masker)  # required, validated and trimmed: what lead_id_of would give
         request = plug.integration.translate(valid_lead)
         details = request.details
         journey.translate()
@@ -177,7 +109,7 @@ def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadl
             claim = begun
             if begun.previous_attempt is not None:
                 log = {"previous_trace_id": begun.previous_attempt["trace_id"]}
-                found = look_up(plug, valid_lead, begun, deadline)
+                found = chain.look_up(plug, valid_lead, begun, deadline)
                 if found is not None:
                     return LeadResult(Outcome.of(Reason.CREATED, "The customer already holds this lead, delivered "
                                                                  "by an earlier attempt", customer_lead_id=found[0]),
@@ -190,16 +122,15 @@ def journey_steps(journey: Journey, plug: Plug, body: Any, masker: Masker, deadl
             if plug.health is not None:
                 probe = plug.health.admit(deadline.answer_remaining())
             try:
-                outcome, answer = chain.exchange(
-                    plug.integration, request, lambda step, on_sent: _send(plug, step, deadline, on_sent),
-                    on_sent=journey.request_left, lead=valid_lead, ledger=plug.ledger, claim=claim)
+                outcome, answer = chain.exchange(plug, request, deadline, on_sent=journey.request_left,
+                                                 lead=valid_lead, claim=claim)
             finally:
                 journey.exchange_ended()
         answered = True
         if plug.ledger is not None and journey.response_ms is not None:
             plug.ledger.round_trips.observe(journey.response_ms / 1000)
         if claim is not None and claim.in_doubt and outcome.state == State.DUPLICATE:
-            outcome = delivered_earlier(plug, outcome, answer, claim, deadline)
+            outcome = chain.delivered_earlier(plug, outcome, answer, claim, deadline)
         return LeadResult(outcome, answer, details, claim, probe=probe, answered=True, log=log)
     except LeadEnded as ended:
         return LeadResult(ended.outcome, ended.answer, details, claim, probe=probe, answered=answered, log=log,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from dispatcher.answer import Answer
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
+
+if TYPE_CHECKING:  # transport raises these errors: importing it here would be a cycle
+    from dispatcher.transport import Answer
 
 
 class ConfigurationError(Exception):

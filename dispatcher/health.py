@@ -29,8 +29,7 @@ from typing import Any
 
 from dispatcher.errors import ConfigurationError, LeadEnded
 from dispatcher.ledger.store import Item, Store, StoreUnavailable
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 DEFAULT_FAILURES = 5
 DEFAULT_PAUSE_S = 60.0

@@ -3,7 +3,7 @@
 CloudWatch Logs turns the line into metrics as it ingests it: no API call, nothing the answer waits for.
 Powertools' EMF provider builds and validates each metric directive (names, units, dimension limits); this
 module only decides what is measured and writes the directives as one JSON line of their own, through the
-`leadplug.metrics` logger and the plug's one log handler (translog.py), which writes it as it is, so that log
+`leadplug.metrics` logger and the plug's one log handler (machine.py), which writes it as it is, so that log
 tooling and tests see it. Powertools' `Metrics` itself (one object, dimensions and metrics added per lead, then
 `flush_metrics()`) would rebuild and validate every directive on every lead: `scripts/bench.py` measures it.
 
@@ -35,7 +35,7 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties import MetricUnit
 
 from dispatcher.errors import ConfigurationError
-from dispatcher.translog import JSON_LINE, emit
+from dispatcher.machine import JSON_LINE, emit
 
 LOGGER_NAME = "leadplug.metrics"
 DEFAULT_NAMESPACE = "LeadPlug"
@@ -53,7 +53,7 @@ MAX_OUTCOMES_KEPT = 256
 
 _Part = tuple[list[dict[str, Any]], dict[str, Any]]  # a directive's `CloudWatchMetrics` entries, its root members
 
-logger = logging.getLogger(LOGGER_NAME)  # written by the plug's one handler (translog.py), as it is
+logger = logging.getLogger(LOGGER_NAME)  # written by the plug's one handler (machine.py), as it is
 # json.dumps with options builds a JSONEncoder on every call: one serves every line (the same text)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
 
+from dispatcher.machine import JSON_LINE
 from dispatcher.privacy import NO_LEAD, Masker
-from dispatcher.translog import JSON_LINE
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 _configure_lock = threading.Lock()
 MIN_REPORT_S = 0.3  # with less time left before the answer must leave, the item is not sent
 _configured_for: tuple[str, str, str, str] | None = None
 
-# A child of `leadplug`: its lines reach the plug's one handler (translog.py), written as they are (JSON_LINE)
+# A child of `leadplug`: its lines reach the plug's one handler (machine.py), written as they are (JSON_LINE)
 _failures = logging.getLogger("leadplug.failures")
 
 

@@ -16,8 +16,7 @@ from typing import Any
 
 from dispatcher.errors import LeadEnded
 from dispatcher.ledger.store import Item, Store, StoreUnavailable
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 MAX_WRITES = 5  # compare-and-set attempts before giving up (only a concurrent writer of the same lead races)
 

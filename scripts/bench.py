@@ -507,13 +507,13 @@ _MOVES = (("received", "validated", "validate"), ("validated", "translated", "tr
 
 def logs_child(count: int) -> None:
     """In a fresh process: one lead's log lines (4 transitions and its EMF line), `count` times, written by the
-    plug's own setup (`translog`, `metrics`) and by Powertools' `Logger` and `Metrics` as their documentation
+    plug's own setup (`machine`'s log, `metrics`) and by Powertools' `Logger` and `Metrics` as their documentation
     shows them (one `Logger`, `logger.info(..., extra=...)`; one `Metrics`, dimensions and metrics added per
     lead, `flush_metrics()`), alternated in blocks; CPU seconds per lead of each, the median block."""
     from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from dispatcher import translog
+    from dispatcher import machine
     from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
 
     for name in LOGGERS["plug"]:
@@ -528,7 +528,7 @@ def logs_child(count: int) -> None:
     def plug_lead(index: int) -> None:
         trace = f"trace-{index}"
         for source, dest, trigger in _MOVES:
-            translog.transition(lead_id=f"lead-{index}", trace_id=trace, source=source, dest=dest, trigger=trigger,
+            machine.transition(lead_id=f"lead-{index}", trace_id=trace, source=source, dest=dest, trigger=trigger,
                                 reason="created" if dest == "accepted" else None, elapsed_ms=1.5)
         ours.lead_ended(LeadFacts("accepted", "created", 12.5, False, trace))
 
@@ -638,7 +638,7 @@ STEPS = (
     ("send (requests + urllib3)", "requests/sessions.py", "post"),
     ("classify the answer", "integrations/salesforce.py", "classify"),
     ("state machine moves, with their logs", "dispatcher/machine.py", "trigger"),
-    ("  of which the 4 transition log lines", "dispatcher/translog.py", "transition"),
+    ("  of which the 4 transition log lines", "dispatcher/machine.py", "transition"),
     ("the metric (EMF) line", "dispatcher/metrics.py", "lead_ended"),
     ("the peer's log line", "logging/__init__.py", "info"),
     ("the envelope", "dispatcher/delivery.py", "_answer"),

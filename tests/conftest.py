@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dispatcher.translog import ROOT_LOGGER
+from dispatcher.machine import ROOT_LOGGER
 from sandbox.salesforce import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
 from tests.support.project import make_project
 

@@ -15,13 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from dispatcher.answer import Answer
 from dispatcher.deadline import Deadline
 from dispatcher.errors import AnsweredFailure, ConfigurationError, CustomerFailure
 from dispatcher.integrations.base import CustomerSession, http_family_outcome
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
-from dispatcher.transport import Transport
+from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer, Transport
 
 # What can travel back in a header and a URL: visible ASCII only (RFC 6750's b64token is a subset).
 _TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")

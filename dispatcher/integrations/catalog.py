@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 
 # When an answer carries several codes, the one that says most about what to do decides: a duplicate first
 # (the customer has the person), then what is wrong on the customer's side or ours, which every lead would meet

@@ -15,14 +15,12 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome, search_failed
-from dispatcher.integrations.crm import crm_record
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.integrations.base import CustomerRequest, crm_record, http_family_outcome, search_failed
+from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "Dynamics 365"
 ENTRA_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"

@@ -20,17 +20,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.base import CustomerRequest, crm_record, http_family_outcome, lead_field_names
 from dispatcher.integrations.catalog import deciding_code, outcome_of
-from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.hubspot_codes import CATEGORIES, CODES, ITS_STATE_STATUSES
 from dispatcher.integrations.hubspot_search import CONTACTS_PATH, HubSpotSearch
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "HubSpot"
 DEFAULT_API_URL = "https://api.hubapi.com"

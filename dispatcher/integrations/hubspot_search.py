@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.integrations.base import CustomerRequest, search_failed
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
+from dispatcher.transport import Answer
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
 SEARCH_PATH = CONTACTS_PATH + "/search"

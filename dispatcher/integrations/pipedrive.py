@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
@@ -40,8 +39,8 @@ from dispatcher.integrations.pipedrive_search import (
     person_ids,
     person_search,
 )
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "Pipedrive"
 PERSONS_PATH = "/api/v2/persons"

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.integrations.base import CustomerRequest, FindFurther, search_failed
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
+from dispatcher.transport import Answer
 
 SEARCH_PATH, LEADS_PATH = "/api/v2/persons/search", "/v1/leads"
 # Pipedrive's HTTP status codes (its "HTTP status codes" page), by their meaning for the platform (401 and any

@@ -13,18 +13,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.contract import Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import OAuthToken
-from dispatcher.integrations.base import CustomerRequest, http_family_outcome
+from dispatcher.integrations.base import CustomerRequest, crm_record, http_family_outcome, lead_field_names
 from dispatcher.integrations.catalog import deciding_code, outcome_of
-from dispatcher.integrations.crm import crm_record, lead_field_names
 from dispatcher.integrations.salesforce_codes import CODES
 from dispatcher.integrations.salesforce_search import SalesforceSearch, errors_of
 from dispatcher.jsonpath import lookup
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
+from dispatcher.transport import Answer
 
 NAME = "Salesforce"
 FIELD_NAMES = {

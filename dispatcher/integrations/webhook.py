@@ -20,7 +20,6 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from dispatcher.answer import Answer
 from dispatcher.contract import CONTRACTS_DIR, Lead
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.auth import StaticAuth
@@ -30,7 +29,8 @@ from dispatcher.integrations.webhook_examples import check_examples, examples_of
 from dispatcher.integrations.webhook_mapping import FieldRule, field_rules, nesting_conflict
 from dispatcher.integrations.webhook_rules import Rule, classify, compile_rule
 from dispatcher.jsonpath import lookup
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
+from dispatcher.transport import Answer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = CONTRACTS_DIR / "webhook-config.schema.json"

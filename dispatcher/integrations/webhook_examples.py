@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.webhook_rules import Rule, first_match
 from dispatcher.jsonpath import json_equal
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
+from dispatcher.transport import Answer
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,8 @@ from dispatcher.deadline import Deadline
 from dispatcher.errors import LeadEnded
 from dispatcher.ledger.pending import PendingSettles
 from dispatcher.ledger.store import MIN_CALL_S, Item, NoTimeLeft, Store, StoreUnavailable, within
-from dispatcher.outcome import Outcome
 from dispatcher.privacy import Masker
-from dispatcher.reasons import MayHold, Reason, ending_of
+from dispatcher.reasons import MayHold, Outcome, Reason, ending_of
 
 DEFAULT_TTL_S = 7 * 24 * 3600
 POLL_S = 0.2  # how often a request waiting for a delivery in flight looks again

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from dispatcher.deadline import lead_deadline
 from dispatcher.ledger import Claim, Replay
-from dispatcher.outcome import Outcome
 from dispatcher.plug import build_plug
 from dispatcher.privacy import Masker
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 from tests.support.leads import make_lead
 
 ACME = Path(__file__).resolve().parents[2] / "customers" / "acme-json.json"

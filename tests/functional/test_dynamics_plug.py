@@ -54,8 +54,8 @@ def test_the_fixtures_get_what_expected_json_says(plug_for, dynamics):
 
 
 def test_a_row_asked_with_its_representation_is_read_from_the_body(dynamics):
-    from dispatcher.answer import Answer
     from dispatcher.integrations.dynamics import from_env
+    from dispatcher.transport import Answer
 
     integration = from_env(dynamics_env(dynamics))
     answer = Answer(201, b'{"leadid": "6f1c2a2e-8d1b-4c55-9d6e-0a1b2c3d4e5f", "lastname": "X"}', "application/json")

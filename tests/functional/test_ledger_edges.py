@@ -25,9 +25,8 @@ from dispatcher.ledger.dynamodb import MAX_ATTEMPTS, DynamoStore
 from dispatcher.ledger.ledger import MAX_CONFLICTS
 from dispatcher.ledger.pending import PendingSettles
 from dispatcher.ledger.sqlite import SqliteStore
-from dispatcher.outcome import Outcome
 from dispatcher.privacy import Masker
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 from tests.support.dynamodb import (
     FAKE_CREDENTIALS,
     REGION,

@@ -21,9 +21,8 @@ from dispatcher.ledger import ledger as ledger_module
 from dispatcher.ledger.dynamodb import DynamoStore
 from dispatcher.ledger.sqlite import SqliteStore
 from dispatcher.ledger.store import Item
-from dispatcher.outcome import Outcome
 from dispatcher.privacy import Masker
-from dispatcher.reasons import Reason
+from dispatcher.reasons import Outcome, Reason
 from tests.support.dynamodb import emulator_client
 from tests.support.leads import make_lead
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dispatcher.translog import LOGGER_NAME, JsonFormatter
+from dispatcher.machine import LOGGER_NAME, JsonFormatter
 
 _FORMATTER = JsonFormatter()
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.answer import Answer
 from dispatcher.integrations.salesforce import from_env as salesforce_from_env
-from dispatcher.outcome import Outcome
+from dispatcher.reasons import Outcome
+from dispatcher.transport import Answer
 
 
 class UnknownOutcome:

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from dispatcher.answer import Answer
+from dispatcher.transport import Answer
 
 
 def test_headers_are_read_whatever_their_case():

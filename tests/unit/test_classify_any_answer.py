@@ -16,13 +16,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatcher.answer import Answer
 from dispatcher.integrations.hubspot import HubSpot
 from dispatcher.integrations.salesforce import Salesforce
 from dispatcher.integrations.webhook import from_env as webhook_from_env
 from dispatcher.integrations.zoho import Zoho
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import ending_of
+from dispatcher.reasons import Outcome, ending_of
+from dispatcher.transport import Answer
 
 REASON = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 STATUSES = st.one_of(st.sampled_from([200, 201, 202, 204, 207, 400, 401, 403, 404, 409, 422, 429, 500, 503]),

@@ -12,11 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatcher.answer import Answer
 from dispatcher.errors import AnsweredFailure, ConfigurationError, LeadEnded
 from dispatcher.integrations.dynamics import Dynamics, from_env
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import ENDINGS, Reason
+from dispatcher.reasons import ENDINGS, Outcome, Reason
+from dispatcher.transport import Answer
 
 ORG = "https://contoso.crm4.dynamics.com"
 DYNAMICS = Dynamics(org_url=ORG + "/", tenant_id="tenant-1", client_id="client-1", client_secret="s3cret")

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from dispatcher.answer import Answer
-from dispatcher.envelopes import envelope, response_details
-from dispatcher.outcome import Outcome
 from dispatcher.privacy import NO_LEAD
+from dispatcher.reasons import Outcome, envelope, response_details
+from dispatcher.transport import Answer
 
 REQUEST = {"LastName": "Dupré", "Company": "Dupré"}
 SUCCESS_KEYS = {"request_details", "customer_lead_id", "response_details"}

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.hubspot import HubSpot, from_env
+from dispatcher.transport import Answer
 
 HUBSPOT = HubSpot(api_url="https://api.hubapi.com/", token="pat-eu1-t0ken")
 LEAD = {

@@ -1,4 +1,4 @@
-"""The plug's one log setup (dispatcher/translog.py): every plug logger writes through one handler, as JSON lines.
+"""The plug's one log setup (dispatcher/machine.py): every plug logger writes through one handler, as JSON lines.
 
 A real stream is read back: what a deployment's log would hold, line by line.
 """
@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from dispatcher import translog
+from dispatcher import machine
+from dispatcher.machine import LOGGER_NAME, ROOT_LOGGER, JsonFormatter
 from dispatcher.metrics import LOGGER_NAME as METRICS_LOGGER_NAME
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
-from dispatcher.translog import LOGGER_NAME, ROOT_LOGGER, JsonFormatter
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_the_transitions_and_the_metrics_have_no_handler_of_their_own():
 
 
 def test_a_move_a_metric_line_and_a_warning_are_one_json_object_a_line_each(written):
-    translog.transition(lead_id="lead-1", trace_id="trace-1", source="sent", dest="accepted", trigger="accept",
+    machine.transition(lead_id="lead-1", trace_id="trace-1", source="sent", dest="accepted", trigger="accept",
                         reason="created", elapsed_ms=12.5)
     LeadMetrics(MetricsSettings("LeadPlug", "lead-plug", "salesforce")).lead_ended(
         LeadFacts("accepted", "created", 12.5, False, "trace-1"))

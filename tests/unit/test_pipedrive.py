@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError, LeadEnded
 from dispatcher.integrations.base import ChainState, FindFurther
 from dispatcher.integrations.pipedrive import Pipedrive, from_env
-from dispatcher.outcome import Outcome
-from dispatcher.reasons import ENDINGS, Reason
+from dispatcher.reasons import ENDINGS, Outcome, Reason
+from dispatcher.transport import Answer
 
 PIPEDRIVE = Pipedrive(api_url="https://acme.pipedrive.com/", token="pd-t0ken")
 LEAD = {

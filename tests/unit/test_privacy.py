@@ -11,7 +11,7 @@ import pytest
 
 from dispatcher import privacy
 from dispatcher.integrations.webhook_mapping import TRANSFORMS
-from dispatcher.outcome import reason_token
+from dispatcher.reasons import reason_token
 
 LEAD = {"id": "pilot-7f3a9c", "first_name": "Élodie", "last_name": "Dupré", "email": "elodie@exemple.fr",
         "phone": "+33698765432", "address": {"street": "12 rue des Lilas"}}

@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from dispatcher import metrics
+from dispatcher.machine import LOGGER_NAME, JsonFormatter
 from dispatcher.metrics import LeadFacts, LeadMetrics, MetricsSettings
-from dispatcher.translog import LOGGER_NAME, JsonFormatter
 from scripts import report
 from scripts.report import Report, html_report, percentile, response_times, text_report
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from dispatcher.answer import Answer
 from dispatcher.contract import LEAD_FIELDS, validate_lead
 from dispatcher.integrations import ConfigurationError, build_integration
 from dispatcher.integrations.salesforce import Salesforce, from_env
+from dispatcher.transport import Answer
 from tests.support.leads import make_lead
 
 ENV = {

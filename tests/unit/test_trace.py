@@ -12,7 +12,7 @@ import logging
 
 import pytest
 
-from dispatcher.translog import LOGGER_NAME, JsonFormatter
+from dispatcher.machine import LOGGER_NAME, JsonFormatter
 from scripts.trace import lead_paths, transitions
 from tests.support.leads import TRACEABLE_IDS
 

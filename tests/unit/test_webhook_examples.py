@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.webhook import PROJECT_ROOT, from_env, read_config, variables_named
 from dispatcher.integrations.webhook_examples import examples_of, run_examples, uncovered
+from dispatcher.transport import Answer
 
 SHIPPED = sorted((PROJECT_ROOT / "customers").glob("*.json"))
 SECRETS = {"FORM_URL": "https://form.example/lead.php"}

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from dispatcher.answer import Answer
-from dispatcher.envelopes import envelope
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.webhook_rules import classify, compile_rule
 from dispatcher.privacy import NO_LEAD
+from dispatcher.reasons import envelope
+from dispatcher.transport import Answer
 
 RULES = [
     {"when": {"status": [200, 201], "json": {"path": "result", "equals": "ok"}},

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from dispatcher.answer import Answer
 from dispatcher.errors import ConfigurationError
 from dispatcher.integrations.zoho import Zoho, from_env
+from dispatcher.transport import Answer
 
 ZOHO = Zoho(accounts_url="https://accounts.zoho.eu", client_id="id", client_secret="secret", refresh_token="r")
 LEAD = {
