@@ -5,13 +5,15 @@ A lead is received, validated, translated, sent, then ends accepted, refused, du
 end accepted without being sent (the ledger replays an earlier delivery, or the customer's search finds the lead
 an attempt in doubt delivered), and it may fail from any state before its end.
 
-One `Machine` holds the table (and draws it: scripts/draw_machine.py), and it never holds a lead: a journey
-moves by the machine's own table, read once (`Machine.get_transitions`) into `(trigger, from) -> to`, so nothing
-is attached or detached per lead, and a move is one look-up, its check, and its log line. transitions'
-`Event.trigger` ran 41 library calls a move (EventData, the queue check, enter/exit/prepare/finalize callback
-lists that are empty here, 8 `_LOGGER.debug` checks): 370 k instructions of a lead's four moves
-(docs/performance.md). `auto_transitions=False`, so a trigger that is not declared below raises transitions'
-`MachineError`, as `Event.trigger` does: an impossible path is a bug, never a silent move.
+One `Machine` serves every lead, and it never holds one: a journey fires its moves through the machine's
+events (`Event.trigger(model)`, what the methods `add_model` would bind call), so nothing is attached or
+detached per lead. Binding those methods (`add_model`: a partial and a `setattr` for each of 9 triggers,
+their `may_` twins and 8 states) and `remove_model` cost 60 us a lead, more than the four moves themselves
+(docs/performance.md); `Journey` declares the triggers itself instead, typed. `auto_transitions=False`, so a
+trigger that is not declared below raises `MachineError`: an impossible path is a bug, never a silent move.
+A move goes through transitions' `Event.trigger`, as its documentation shows, though a look-up in a table of our
+own was measured 370 k instructions a lead cheaper (docs/performance.md): a second implementation of the
+library's moves is where bugs would live.
 
 The log, last below: the plug's one log setup, and the transition log it writes, one JSON object a line on standard
 output, through `logging`. Every logger of the plug is a child of `leadplug` (`leadplug.transitions`,
@@ -37,7 +39,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
-from transitions import Machine, MachineError
+from transitions import EventData, Machine
 
 from dispatcher.privacy import NO_LEAD, Masker
 from dispatcher.reasons import TERMINAL_STATES, State
@@ -124,15 +126,10 @@ class Journey:
     def trigger(self, name: str, **facts: Any) -> bool:
         """Fire the move `name` (MachineError if the current state does not allow it), as transitions'
         bound `model.trigger(name)` does: an unknown name is an AttributeError. `facts` reach the log line."""
-        source = self.state
-        move = _MOVES.get((name, source))
-        if move is None:
-            if name not in MACHINE.events:
-                raise AttributeError(f"Do not know event named '{name}'.")
-            raise MachineError(f"Can't trigger event {name} from state {source.name}!")
-        self.state, trigger = move
-        _log_transition(self, source, trigger, facts)
-        return True
+        event = MACHINE.events.get(name)
+        if event is None:
+            raise AttributeError(f"Do not know event named '{name}'.")
+        return bool(event.trigger(self, **facts))
 
     def validate(self, lead_id: str, masker: Masker) -> bool:
         """The lead is valid: its id, read (`identify`), then the move (whose log line shows the id)."""
@@ -260,28 +257,31 @@ def transition(*, lead_id: str | None, trace_id: str, source: str, dest: str, tr
     emit(logger, "%s -> %s", (source, dest), fields)
 
 
-def _log_transition(journey: Journey, source: State, trigger: str, facts: Mapping[str, Any]) -> None:
+def _log_transition(event: EventData) -> None:
+    journey: Journey = event.model  # type: ignore[assignment]  # transitions types its models as object
     dest = journey.state
     terminal = dest in TERMINAL
     transition(
         lead_id=journey.logged_id,
         trace_id=journey.trace_id,
-        source=source,
+        source=State[event.transition.source],  # type: ignore[union-attr]  # transitions names Enum states
         dest=dest,
-        trigger=trigger,
+        trigger=event.event.name,
         reason=journey.reason if terminal else None,
         elapsed_ms=round((time.perf_counter() - journey.started) * 1000, 3),
-        **(facts if terminal else {}),
+        **(event.kwargs if terminal else {}),
     )
 
 
-MACHINE = Machine(model=None, states=State, transitions=TRANSITIONS, initial=State.RECEIVED, auto_transitions=False)
-# Every move the machine allows (none is internal), (trigger, from) -> (to, trigger); transitions names Enum
-# states by their names
-_MOVES: dict[tuple[str, State], tuple[State, str]] = {
-    (str(trigger), State[move.source]): (State[move.dest], str(trigger))
-    for trigger in MACHINE.events for move in MACHINE.get_transitions(trigger) if move.dest is not None
-}
+MACHINE = Machine(
+    model=None,
+    states=State,
+    transitions=TRANSITIONS,
+    initial=State.RECEIVED,
+    auto_transitions=False,
+    send_event=True,
+    after_state_change=[_log_transition],
+)
 
 
 @contextmanager
