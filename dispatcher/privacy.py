@@ -60,11 +60,17 @@ def _as_sent(body: Any) -> tuple[tuple[str, ...], str]:
     return tuple(found), phone
 
 
+def _cases(value: str) -> tuple[str, str, str]:
+    """A value as sent, stripped, and stripped in lower case: the forms a customer echoes it in."""
+    stripped = value.strip()
+    return value, stripped, stripped.lower()
+
+
 def _derived(as_sent: tuple[str, ...], phone: str) -> tuple[str, ...]:
     """Every form of the values the plug derives and a customer may echo, longest first."""
-    values = set()
+    values: set[str] = set()
     for value in as_sent:
-        values.update({value, value.strip(), value.strip().lower()})
+        values.update(_cases(value))
     if phone:
         values.update(phone_forms(phone))
     return tuple(sorted(values, key=len, reverse=True))
@@ -224,8 +230,7 @@ class Masker:
         if self._forms is not None:
             return plain in self._forms[0] or lower in self._forms[0]
         for value in self._as_sent:
-            stripped = value.strip()
-            forms = (value, stripped, stripped.lower())
+            forms = _cases(value)
             if plain in forms or lower in forms:
                 return True
         # every phone form is digits only
