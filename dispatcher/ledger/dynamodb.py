@@ -21,7 +21,16 @@ import threading
 import time
 from typing import Any
 
-from dispatcher.ledger.store import NO_VERSION, Item, NoTimeLeft, Store, StoreUnavailable, time_left, unreadable
+from dispatcher.ledger.store import (
+    NO_VERSION,
+    Item,
+    NoTimeLeft,
+    Store,
+    StoreUnavailable,
+    record_text,
+    time_left,
+    unreadable,
+)
 
 TIMEOUT_STEPS_S = (0.1, 0.25, 0.5, 1.0, 2.0)  # a call's connect and read timeouts: the largest step that fits
 MAX_ATTEMPTS = 6
@@ -165,7 +174,7 @@ def _condition(expected_version: int | None) -> dict[str, Any]:
 
 def _attributes(item: Item) -> dict[str, Any]:
     return {"pk": {"S": item.key}, "version": {"N": str(item.version)},
-            "record": {"S": json.dumps(item.record, separators=(",", ":"))},
+            "record": {"S": record_text(item.record)},
             "expires_at": {"N": str(item.expires_at)}}
 
 

@@ -96,9 +96,14 @@ class Claim:
             return datetime.fromisoformat(self.record["at"])
 
 
+# The text a fingerprint hashes, json.dumps(lead, sort_keys=True, ensure_ascii=False) as every stored record's
+# fingerprint was made; one encoder for every lead (json.dumps with options builds one per call).
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def fingerprint_of(lead: dict[str, Any]) -> str:
     """A hash of the lead's content, as validated (trimmed, email lower-cased): the same lead gives the same."""
-    return hashlib.sha256(json.dumps(lead, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_FINGERPRINT_JSON.encode(lead).encode("utf-8")).hexdigest()
 
 
 def _now_iso() -> str:

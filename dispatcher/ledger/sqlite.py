@@ -3,8 +3,12 @@
 Several processes may share the file (`chalice local`, a second plug): each write is one statement whose
 WHERE clause is the compare-and-set, and SQLite serialises writers with its file lock. A locked file is
 waited for as long as the lead's deadline allows (`busy_timeout` set from `store.time_left()`), no longer.
-The file stays bounded: every `CLEAN_EVERY` new rows, the rows past their expiry are deleted, and the WAL is
-truncated after each checkpoint (`journal_size_limit`).
+The file stays bounded: every `CLEAN_EVERY` new rows, the rows past their expiry are deleted, and the WAL, which
+SQLite's automatic checkpoint starts again from its beginning every 1000 pages (about 4.1 MB), is truncated back to
+`WAL_LIMIT_BYTES` whenever a long reader made it grow beyond (`journal_size_limit`). The limit is above what one
+checkpoint's WAL reaches: SQLite reuses the WAL file "since overwriting is faster than appending"
+(https://sqlite.org/pragma.html#pragma_journal_size_limit), and a limit below it (1 MB before) had the file
+truncated and grown again after every checkpoint, about 15 us of the kernel's time a lead.
 
 In WAL mode SQLite answers "database is locked" at once, without waiting, in two documented cases
 (https://sqlite.org/wal.html, "Sometimes Queries Return SQLITE_BUSY In WAL Mode"): while the last connection to
@@ -25,10 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from dispatcher.ledger.store import NO_VERSION, Item, Store, StoreUnavailable, time_left, unreadable
+from dispatcher.ledger.store import NO_VERSION, Item, Store, StoreUnavailable, record_text, time_left, unreadable
 
 CLEAN_EVERY = 200  # new rows between two deletions of the expired ones
-WAL_LIMIT_BYTES = 1_000_000
+WAL_LIMIT_BYTES = 5_000_000  # above a checkpoint's WAL (1000 pages of 4 KiB and their headers)
 BUSY_PAUSE_S = (0.005, 0.1)  # the first and the longest pause before trying a locked statement again
 _BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})  # primary result codes: the file is in use
 T = TypeVar("T")
@@ -132,7 +136,7 @@ class SqliteStore(Store):
             raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
 
     def _put(self, item: Item, expected_version: int | None) -> bool:
-        record = json.dumps(item.record, separators=(",", ":"))
+        record = record_text(item.record)
         connection = self._connection()
         if expected_version is None:
             cursor = connection.execute(
@@ -167,7 +171,7 @@ class SqliteStore(Store):
                 connection.execute(
                     "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, 1, ?, ?) ON CONFLICT (pk) DO "
                     "UPDATE SET version = version + 1, record = excluded.record, expires_at = excluded.expires_at",
-                    (also.key, json.dumps(also.record, separators=(",", ":")), also.expires_at))
+                    (also.key, record_text(also.record), also.expires_at))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:  # SQLite may have rolled back by itself

@@ -15,6 +15,7 @@ read as in doubt), logged, never an exception: one bad row affects one lead at m
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -28,6 +29,8 @@ MIN_CALL_S = 0.2  # the least time a remote store's call is given (DynamoDB: con
 DEFAULT_BUDGET_S = 3.0  # how long a store's call may take when no lead's deadline bounds it (a test, the worker)
 NO_VERSION = -1  # the version of a row whose version cannot be read: `put` over it replaces only such a row
 _until: ContextVar[float | None] = ContextVar("store_until", default=None)
+# json.dumps with options builds a JSONEncoder on every call: one encoder writes every record (the same text)
+_RECORD_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class StoreUnavailable(Exception):
@@ -51,6 +54,11 @@ def unreadable(key: str, why: str, version: int = NO_VERSION, expires_at: int | 
     logging.getLogger("leadplug").warning("ledger: the row %s cannot be read (%s); its lead is in doubt", key[:16],
                                           why)
     return Item(key, version, {}, expires_at if expires_at is not None else int(time.time()) + 3600)
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """A record as a backend stores it: compact JSON, what `json.dumps(record, separators=(",", ":"))` gives."""
+    return _RECORD_JSON.encode(record)
 
 
 @contextmanager
