@@ -131,13 +131,12 @@ class SqliteStore(Store):
 
     def put(self, item: Item, expected_version: int | None) -> bool:
         try:
-            return self._again_when_busy(lambda: self._put(item, expected_version))
+            return self._again_when_busy(lambda: self._put(self._connection(), item, expected_version))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
 
-    def _put(self, item: Item, expected_version: int | None) -> bool:
+    def _put(self, connection: sqlite3.Connection, item: Item, expected_version: int | None) -> bool:
         record = record_text(item.record)
-        connection = self._connection()
         if expected_version is None:
             cursor = connection.execute(
                 "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, ?, ?, ?) "
@@ -166,7 +165,7 @@ class SqliteStore(Store):
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")  # the write lock first: a locked file fails here, nothing done
         try:
-            written = self._put(item, expected_version)
+            written = self._put(connection, item, expected_version)
             if written:
                 connection.execute(
                     "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, 1, ?, ?) ON CONFLICT (pk) DO "
