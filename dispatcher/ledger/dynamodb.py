@@ -202,9 +202,15 @@ def _number(attribute: Any) -> int | None:
 
 
 def _client(session: Any, step_s: float, client_args: dict[str, Any]) -> Any:
-    """A DynamoDB client whose timeouts are `step_s` and which never retries by itself (the store does, bounded)."""
+    """A DynamoDB client whose timeouts are `step_s` and which never retries by itself (the store does, bounded).
+
+    botocore's own check of each request against the service model is off (`parameter_validation`, which its
+    documentation says may be disabled "for performance reasons"): the store sends four fixed request shapes, built
+    here and exercised by the tests on the emulator, and DynamoDB checks every request itself (a malformed one is
+    a ValidationException: the store is unavailable, as a failed botocore check made it)."""
     from botocore.config import Config
 
     return session.client("dynamodb", config=Config(connect_timeout=step_s, read_timeout=step_s,
-                                                     retries={"total_max_attempts": 1, "mode": "standard"}),
+                                                     retries={"total_max_attempts": 1, "mode": "standard"},
+                                                     parameter_validation=False),
                           **client_args)
