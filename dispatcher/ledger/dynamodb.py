@@ -21,16 +21,7 @@ import threading
 import time
 from typing import Any
 
-from dispatcher.ledger.store import (
-    NO_VERSION,
-    Item,
-    NoTimeLeft,
-    Store,
-    StoreUnavailable,
-    record_text,
-    time_left,
-    unreadable,
-)
+from dispatcher.ledger.store import NO_VERSION, Item, NoTimeLeft, Store, StoreUnavailable, time_left, unreadable
 
 TIMEOUT_STEPS_S = (0.1, 0.25, 0.5, 1.0, 2.0)  # a call's connect and read timeouts: the largest step that fits
 MAX_ATTEMPTS = 6
@@ -39,6 +30,9 @@ BACKOFF_S = 0.05  # the first retry's pause; doubled each time, jittered, never 
 RETRYABLE = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
                        "InternalServerError", "ServiceUnavailable", "LimitExceededException"})
 CONDITION_FAILED = "ConditionalCheckFailedException"
+# A record's compact JSON, as the SQLite store writes it; one encoder for every record (json.dumps with options
+# builds one per call).
+RECORD_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class DynamoStore(Store):
@@ -174,7 +168,7 @@ def _condition(expected_version: int | None) -> dict[str, Any]:
 
 def _attributes(item: Item) -> dict[str, Any]:
     return {"pk": {"S": item.key}, "version": {"N": str(item.version)},
-            "record": {"S": record_text(item.record)},
+            "record": {"S": RECORD_JSON.encode(item.record)},
             "expires_at": {"N": str(item.expires_at)}}
 
 

@@ -29,13 +29,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from dispatcher.ledger.store import NO_VERSION, Item, Store, StoreUnavailable, record_text, time_left, unreadable
+from dispatcher.ledger.store import NO_VERSION, Item, Store, StoreUnavailable, time_left, unreadable
 
 CLEAN_EVERY = 200  # new rows between two deletions of the expired ones
 WAL_LIMIT_BYTES = 5_000_000  # above a checkpoint's WAL (1000 pages of 4 KiB and their headers)
 BUSY_PAUSE_S = (0.005, 0.1)  # the first and the longest pause before trying a locked statement again
 _BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})  # primary result codes: the file is in use
 T = TypeVar("T")
+# A record's compact JSON, as `json.dumps(record, separators=(",", ":"))` writes it; one encoder for every record
+# (json.dumps with options builds one per call).
+RECORD_JSON = json.JSONEncoder(separators=(",", ":"))
 _SCHEMA = """CREATE TABLE IF NOT EXISTS ledger (
     pk TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL, expires_at INTEGER NOT NULL)"""
 
@@ -136,7 +139,7 @@ class SqliteStore(Store):
             raise StoreUnavailable(f"the SQLite ledger cannot be written: {exc}") from exc
 
     def _put(self, connection: sqlite3.Connection, item: Item, expected_version: int | None) -> bool:
-        record = record_text(item.record)
+        record = RECORD_JSON.encode(item.record)
         if expected_version is None:
             cursor = connection.execute(
                 "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, ?, ?, ?) "
@@ -170,7 +173,7 @@ class SqliteStore(Store):
                 connection.execute(
                     "INSERT INTO ledger (pk, version, record, expires_at) VALUES (?, 1, ?, ?) ON CONFLICT (pk) DO "
                     "UPDATE SET version = version + 1, record = excluded.record, expires_at = excluded.expires_at",
-                    (also.key, record_text(also.record), also.expires_at))
+                    (also.key, RECORD_JSON.encode(also.record), also.expires_at))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:  # SQLite may have rolled back by itself

@@ -15,11 +15,11 @@ read as in doubt), logged, never an exception: one bad row affects one lead at m
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +28,6 @@ MIN_CALL_S = 0.2  # the least time a remote store's call is given (DynamoDB: con
 DEFAULT_BUDGET_S = 3.0  # how long a store's call may take when no lead's deadline bounds it (a test, the worker)
 NO_VERSION = -1  # the version of a row whose version cannot be read: `put` over it replaces only such a row
 _until: ContextVar[float | None] = ContextVar("store_until", default=None)
-# json.dumps with options builds a JSONEncoder on every call: one encoder writes every record (the same text)
-_RECORD_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class StoreUnavailable(Exception):
@@ -55,30 +53,14 @@ def unreadable(key: str, why: str, version: int = NO_VERSION, expires_at: int | 
     return Item(key, version, {}, expires_at if expires_at is not None else int(time.time()) + 3600)
 
 
-def record_text(record: dict[str, Any]) -> str:
-    """A record as a backend stores it: compact JSON, what `json.dumps(record, separators=(",", ":"))` gives."""
-    return _RECORD_JSON.encode(record)
-
-
-def within(seconds: float) -> AbstractContextManager[None]:
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
     """Bound the store's calls made in this block (this thread or task) to `seconds` from now."""
-    return _Within(seconds)
-
-
-class _Within(AbstractContextManager[None]):
-    """`within`'s block: a class, not a generator under `contextlib.contextmanager` (three blocks a lead; the
-    generator's protocol cost 1.2 us more each)."""
-
-    __slots__ = ("_seconds", "_token")
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-
-    def __enter__(self) -> None:
-        self._token = _until.set(time.monotonic() + max(0.0, self._seconds))
-
-    def __exit__(self, *exc_info: object) -> None:
-        _until.reset(self._token)
+    token = _until.set(time.monotonic() + max(0.0, seconds))
+    try:
+        yield
+    finally:
+        _until.reset(token)
 
 
 def time_left() -> float:
