@@ -10,6 +10,12 @@ import os
 from contextvars import ContextVar
 from typing import Any
 
+# requests (with urllib3) is imported here, first, at the top of the import stack as any handler using it does,
+# not deep under dispatcher.delivery (through chain, integrations, transport): urllib3 compiles its URL patterns
+# as it is imported, and `re`'s recursive parser, run that deep, crossed one of CPython's 16 KiB frame-stack
+# chunks, which CPython maps and unmaps again for every call across it (1,300 mmap/munmap pairs and 3,000 page
+# faults: 15 to 30 ms of system CPU at every cold start; docs/performance.md#cold-start).
+import requests  # noqa: F401
 from chalice import Chalice, Response
 from chalice.app import Request
 

@@ -348,9 +348,11 @@ def report_per_lead(results: dict[str, list[dict[str, Any]]], counts: dict[str, 
 
 # Run as `python -I -S -B -c COLD_CODE TASK RUNTIME`: the package folder first on the path, as Lambda's /var/task,
 # then what Lambda's runtime provides (boto3, botocore). Only the app's imports and its first lead
-# are inside the clocks; the figures go to stderr (the app's log goes to stdout, /dev/null).
+# are inside the clocks; the figures go to stderr (the app's log goes to stdout, /dev/null). Beside the CPU time, its
+# system part and the page faults: what CPython's frame-stack chunks cost when a deep import crosses one back and forth
+# (docs/performance.md#cold-start).
 COLD_CODE = """\
-import sys, time
+import resource, sys, time
 sys.path[:0] = sys.argv[1:2]
 sys.path.extend(sys.argv[2:])
 class Context:
@@ -358,13 +360,17 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 28000
 event = EVENT
+usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu, started = time.process_time(), time.perf_counter()
 from app import app
 imported = time.perf_counter()
 event["requestContext"]["requestTimeEpoch"] = int(time.time() * 1000)
 status = app(event, Context())["statusCode"]
 done, cpu = time.perf_counter(), time.process_time() - cpu
-sys.stderr.write(f"BENCH {status} {(imported - started) * 1000} {(done - imported) * 1000} {cpu * 1000}\\n")
+after = resource.getrusage(resource.RUSAGE_SELF)
+system, faults = (after.ru_stime - usage.ru_stime) * 1000, after.ru_minflt - usage.ru_minflt
+times = f"{(imported - started) * 1000} {(done - imported) * 1000} {cpu * 1000}"
+sys.stderr.write(f"BENCH {status} {times} {system} {faults}\\n")
 """
 
 
@@ -413,24 +419,24 @@ def task_folders(folder: Path, package: Path) -> dict[str, Path]:
     return tasks
 
 
-def cold_run(task: Path, env: dict[str, str], extra_path: list[str]) -> tuple[float, float, float]:
-    """Import, first lead and CPU (ms) of one app in a fresh interpreter."""
+def cold_run(task: Path, env: dict[str, str], extra_path: list[str]) -> tuple[float, ...]:
+    """Import, first lead, CPU and its system part (ms), page faults, of one app in a fresh interpreter."""
     code = COLD_CODE.replace("EVENT", repr(proxy_event(leads(1)[0])))
     done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, str(task), *extra_path], env=env, cwd=task,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, timeout=120)
     figures = [line.split() for line in done.stderr.splitlines() if line.startswith("BENCH ")]
     if done.returncode != 0 or not figures or figures[-1][1] != "201":
         raise SystemExit(f"the cold start from {task} failed:\n{done.stderr[-3000:]}")
-    return float(figures[-1][2]), float(figures[-1][3]), float(figures[-1][4])
+    return tuple(float(figure) for figure in figures[-1][2:7])
 
 
 def cold_start(tasks: dict[str, Path], sides: list[str], envs: Callable[[str], dict[str, str]],
-               runs: int) -> dict[str, list[tuple[float, float, float]]]:
+               runs: int) -> dict[str, list[tuple[float, ...]]]:
     """`runs` fresh interpreters per side, alternated, after one each to warm the file system cache."""
     runtime = [str(tasks["runtime"])]
     plan = {side: (tasks[SIDES[side][1]], {key: value for key, value in envs(side).items()
                                            if key != "PYTHONPYCACHEPREFIX"}, runtime) for side in sides}
-    results: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
+    results: dict[str, list[tuple[float, ...]]] = {side: [] for side in sides}
     for side in sides:
         cold_run(*plan[side])
     for index in range(runs):
@@ -439,14 +445,14 @@ def cold_start(tasks: dict[str, Path], sides: list[str], envs: Callable[[str], d
     return results
 
 
-def report_cold_start(results: dict[str, list[tuple[float, float, float]]], runs: int) -> None:
+def report_cold_start(results: dict[str, list[tuple[float, ...]]], runs: int) -> None:
     print(f"\n2. cold start: import + first lead (token, connection, send), median of {runs} fresh interpreters per "
           "side, alternated, from the package unzipped, compiled to bytecode, read-only, `-I -S -B`")
     for side, figures in results.items():
-        imports, firsts, cpus = (statistics.median(values) for values in zip(*figures, strict=True))
-        totals = statistics.median(first + second for first, second, _ in figures)
+        imports, firsts, cpus, systems, faults = (statistics.median(values) for values in zip(*figures, strict=True))
+        totals = statistics.median(figure[0] + figure[1] for figure in figures)
         print(f"   {SIDES[side][0]:31}: import {imports:6.1f} ms + first lead {firsts:5.1f} ms -> {totals:6.1f} ms "
-              f"wall, {cpus:6.1f} ms CPU")
+              f"wall, {cpus:6.1f} ms CPU (system {systems:5.1f} ms, {faults:,.0f} page faults)")
 
 
 # --- 3. memory -----------------------------------------------------------------------------------------
@@ -583,7 +589,7 @@ def report_logs(figures: dict[str, float], results: dict[str, list[dict[str, Any
 # --- 4. the targets ------------------------------------------------------------------------------------
 
 def report_targets(results: dict[str, list[dict[str, Any]]],
-                   cold: dict[str, list[tuple[float, float, float]]] | None) -> None:
+                   cold: dict[str, list[tuple[float, ...]]] | None) -> None:
     print("\n4. targets (issue 23), on CPU time medians (wall beside)")
 
     def verdict(ok: bool, text: str) -> None:

@@ -39,6 +39,19 @@ TRIMMED: tuple[tuple[str, str], ...] = (
     ("transitions/extensions/*", "diagrams, nesting, asyncio machines: the plug's machine is transitions.core's"),
     ("transitions/experimental/*", "transitions' typing experiments, never imported by transitions.core"),
     ("*.pyi", "type stubs: read by type checkers, never by the interpreter"),
+    *((f"{name}/*", "a dependency's own tests or benchmarks, never imported by the dependency itself") for name in (
+        "jsonschema/tests", "jsonschema/benchmarks", "referencing/tests", "jsonschema_specifications/tests",
+        "certifi/tests")),
+    ("phonenumbers/shortdata/region_*", "short numbers' metadata (emergency and service numbers), loaded one region "
+     "at a time by phonenumbers' shortnumberinfo functions only: the webhook's phone transforms parse and format "
+     "full numbers (its __init__, the region list, stays)"),
+    ("urllib3/contrib/emscripten/*", "urllib3 in a browser (Pyodide): imported only where sys.platform is emscripten"),
+    ("urllib3/contrib/socks.py", "SOCKS proxies need PySocks, which the package does not carry: requests' adapters "
+     "fall back on the ImportError, as they did when this module raised it for the missing PySocks"),
+    ("urllib3/contrib/pyopenssl.py", "requests injects it only into a Python whose ssl module lacks SNI; Lambda's "
+     "has it"),
+    ("*.dist-info/RECORD", "pip's list of the files it installed, for uninstalling: importlib.metadata's version() "
+     "reads METADATA, and nothing in the package lists a distribution's files"),
 )
 
 
