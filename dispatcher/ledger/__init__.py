@@ -32,10 +32,8 @@ def ledger_from_setting(environ: Mapping[str, str], customer: str) -> Ledger | N
     """The ledger LEDGER names: `sqlite:<path>`, `dynamodb:<table>`, or `off` (None: double sends accepted).
 
     Unset means `off` on a developer's machine; on Lambda it must be said, and `sqlite:` is refused there:
-    a container's disk is not shared by the others.
+    a container's disk is not shared by the others. The ledger's modules are imported for a stage that has one.
     """
-    from dispatcher.ledger.ledger import Ledger
-
     on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
     setting = (environ.get("LEDGER") or "").strip()
     if not setting:
@@ -43,19 +41,21 @@ def ledger_from_setting(environ: Mapping[str, str], customer: str) -> Ledger | N
             raise ConfigurationError("LEDGER must be set on Lambda: dynamodb:<table>, or off to accept double "
                                      "sends when the platform retries")
         return None
-    kind, _, where = setting.partition(":")
-    ttl_s = _ttl(environ.get("LEDGER_TTL_S"))
     if setting == "off":
         return None
+    kind, _, where = setting.partition(":")
+    ttl_s = _ttl(environ.get("LEDGER_TTL_S"))
     if kind == "sqlite" and where:
         if on_lambda:
             raise ConfigurationError("LEDGER=sqlite: is refused on Lambda (a container's disk is not shared): "
                                      "use dynamodb:<table>")
+        from dispatcher.ledger.ledger import Ledger
         from dispatcher.ledger.sqlite import SqliteStore
 
         return Ledger(SqliteStore(os.path.expanduser(where)), customer, ttl_s)
     if kind == "dynamodb" and where:
         from dispatcher.ledger.dynamodb import DynamoStore
+        from dispatcher.ledger.ledger import Ledger
 
         return Ledger(DynamoStore(where), customer, ttl_s)
     raise ConfigurationError(f"LEDGER must be sqlite:<path>, dynamodb:<table> or off, not {setting!r}")

@@ -24,12 +24,13 @@ LIST_MODULES = ("import json, sys; sys.path.insert(0, sys.argv[1]); import app; 
 CUSTOMER_MODULES = ("dispatcher.integrations.dynamics", "dispatcher.integrations.hubspot",
                     "dispatcher.integrations.pipedrive", "dispatcher.integrations.webhook",
                     "dispatcher.integrations.zoho")
-# What only some stages use: a ledger's stores and step memory (LEDGER), Rollbar (ROLLBAR_ACCESS_TOKEN, at the
-# first report), Powertools' Parameters and boto3 (`ssm:` values), the webhook's RE2 rules, phone formats
-# (a customer's phone format), and pkgutil (the integrations' registry reads its folder).
-ONLY_SOME_STAGES = ("dispatcher.ledger.sqlite", "dispatcher.ledger.dynamodb", "dispatcher.step_memory", "sqlite3",
-                    "boto3", "rollbar", "aws_lambda_powertools.utilities.parameters", "re2", "phonenumbers",
-                    "pkgutil", "aws_lambda_powertools.event_handler")
+# What only some stages use: a ledger's rules, its pending settles, stores and step memory (LEDGER), Rollbar
+# (ROLLBAR_ACCESS_TOKEN, at the first report), Powertools' Parameters and boto3 (`ssm:` values), the webhook's RE2
+# rules, phone formats (a customer's phone format), and pkgutil (the integrations' registry reads its folder).
+ONLY_SOME_STAGES = ("dispatcher.ledger.ledger", "dispatcher.ledger.pending", "dispatcher.ledger.sqlite",
+                    "dispatcher.ledger.dynamodb", "dispatcher.step_memory", "sqlite3", "boto3", "rollbar",
+                    "aws_lambda_powertools.utilities.parameters", "re2", "phonenumbers", "pkgutil",
+                    "aws_lambda_powertools.event_handler")
 
 
 def modules_loaded(environ: dict[str, str]) -> set[str]:
