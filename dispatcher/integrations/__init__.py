@@ -20,7 +20,8 @@ from dispatcher.integrations.base import Integration
 # The folder's `.py` files are the modules (the package ships its sources: pkgutil's finder walk, and its import,
 # would be paid by every cold start for the same list).
 MODULES = {entry.name[:-3]: f"{__name__}.{entry.name[:-3]}" for folder in __path__ for entry in os.scandir(folder)
-           if entry.name.endswith(".py") and not entry.name.startswith("_") and entry.is_file()}
+           if entry.name.endswith(".py") and not entry.name.startswith("_") and "." not in entry.name[:-3]
+           and entry.is_file()}
 
 
 def integration_names() -> list[str]:

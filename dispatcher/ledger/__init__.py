@@ -41,31 +41,30 @@ def ledger_from_setting(environ: Mapping[str, str], customer: str) -> Ledger | N
             raise ConfigurationError("LEDGER must be set on Lambda: dynamodb:<table>, or off to accept double "
                                      "sends when the platform retries")
         return None
+    ttl_s = _ttl(environ.get("LEDGER_TTL_S"))  # refused even when off: a wrong setting is said at once
     if setting == "off":
         return None
     kind, _, where = setting.partition(":")
-    ttl_s = _ttl(environ.get("LEDGER_TTL_S"))
     if kind == "sqlite" and where:
         if on_lambda:
             raise ConfigurationError("LEDGER=sqlite: is refused on Lambda (a container's disk is not shared): "
                                      "use dynamodb:<table>")
-        from dispatcher.ledger.ledger import Ledger
+        from dispatcher.ledger.ledger import DEFAULT_TTL_S, Ledger
         from dispatcher.ledger.sqlite import SqliteStore
 
-        return Ledger(SqliteStore(os.path.expanduser(where)), customer, ttl_s)
+        return Ledger(SqliteStore(os.path.expanduser(where)), customer, ttl_s or DEFAULT_TTL_S)
     if kind == "dynamodb" and where:
         from dispatcher.ledger.dynamodb import DynamoStore
-        from dispatcher.ledger.ledger import Ledger
+        from dispatcher.ledger.ledger import DEFAULT_TTL_S, Ledger
 
-        return Ledger(DynamoStore(where), customer, ttl_s)
+        return Ledger(DynamoStore(where), customer, ttl_s or DEFAULT_TTL_S)
     raise ConfigurationError(f"LEDGER must be sqlite:<path>, dynamodb:<table> or off, not {setting!r}")
 
 
-def _ttl(raw: str | None) -> int:
-    from dispatcher.ledger.ledger import DEFAULT_TTL_S
-
+def _ttl(raw: str | None) -> int | None:
+    """LEDGER_TTL_S, checked; None when unset: the ledger's own default."""
     if not raw:
-        return DEFAULT_TTL_S
+        return None
     try:
         ttl = int(raw)
     except ValueError:

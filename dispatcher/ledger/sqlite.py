@@ -5,7 +5,8 @@ WHERE clause is the compare-and-set, and SQLite serialises writers with its file
 waited for as long as the lead's deadline allows (`busy_timeout` set from `store.time_left()`), no longer.
 The file stays bounded: every `CLEAN_EVERY` new rows, the rows past their expiry are deleted, and the WAL, which
 SQLite's automatic checkpoint starts again from its beginning every 1000 pages (about 4.1 MB), is truncated back to
-`WAL_LIMIT_BYTES` whenever a long reader made it grow beyond (`journal_size_limit`). The limit is above what one
+`WAL_LIMIT_BYTES` whenever a long reader made it grow beyond (`journal_size_limit`, set on every connection:
+SQLite keeps it per connection, and any thread's may checkpoint). The limit is above what one
 checkpoint's WAL reaches: SQLite reuses the WAL file "since overwriting is faster than appending"
 (https://sqlite.org/pragma.html#pragma_journal_size_limit), and a limit below it (1 MB before) had the file
 truncated and grown again after every checkpoint, about 15 us of the kernel's time a lead.
@@ -68,6 +69,8 @@ class SqliteStore(Store):
                 connection = sqlite3.connect(self.path, timeout=time_left(), isolation_level=None)
                 # WAL with NORMAL: a commit survives the process (a killed plug), not a power cut: a local ledger
                 connection.execute("PRAGMA synchronous=NORMAL")
+                # per connection, as SQLite keeps it: whichever thread's connection checkpoints truncates the WAL
+                connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
                 self._prepare(connection)
             except sqlite3.Error as exc:
                 if _busy(exc):
@@ -95,7 +98,6 @@ class SqliteStore(Store):
         with self._prepare_lock:
             if not self._prepared:
                 connection.execute("PRAGMA journal_mode=WAL")  # kept in the file: readers never wait for writers
-                connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
                 connection.execute(_SCHEMA)
                 self._prepared = True
                 self._keeper = connection

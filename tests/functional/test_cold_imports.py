@@ -65,3 +65,10 @@ def test_the_ledgers_store_is_imported_by_a_stage_with_a_ledger(tmp_path):
     loaded = modules_loaded(salesforce_env("https://login.salesforce.example",
                                            LEDGER=f"sqlite:{tmp_path / 'ledger.sqlite3'}"))
     assert {"dispatcher.ledger.ledger", "dispatcher.ledger.sqlite", "sqlite3"} <= loaded
+
+
+def test_a_stage_with_the_ledger_off_imports_none_of_the_ledgers_modules():
+    loaded = modules_loaded(salesforce_env("https://login.salesforce.example", LEDGER="off", LEDGER_TTL_S="3600",
+                                           AWS_LAMBDA_FUNCTION_NAME="lead-plug-prod", ROLLBAR_ACCESS_TOKEN=""))
+    assert "dispatcher.plug" in loaded
+    assert not {"dispatcher.ledger.ledger", "dispatcher.ledger.pending", "dispatcher.ledger.sqlite", "sqlite3"} & loaded

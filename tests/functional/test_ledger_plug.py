@@ -133,12 +133,16 @@ def test_without_a_ledger_a_retry_is_delivered_again(plug_for, crm, tmp_path):
     pytest.param("sqlite:/tmp/ledger.sqlite3", True, "refused on Lambda", id="sqlite-on-lambda"),
     pytest.param("", True, "LEDGER must be set on Lambda", id="unset-on-lambda"),
     pytest.param("redis:x", False, "LEDGER must be sqlite:<path>, dynamodb:<table> or off", id="unknown-kind"),
+    pytest.param("off", False, "LEDGER_TTL_S must be a whole number", id="ttl-not-a-number-with-the-ledger-off"),
+    pytest.param("sqlite:/tmp/ledger.sqlite3", False, "LEDGER_TTL_S must be at least 60", id="ttl-too-short"),
 ])
 def test_a_wrong_ledger_setting_is_refused_naming_the_variable(setting, on_lambda, message):
     from dispatcher.errors import ConfigurationError
     from dispatcher.plug import build_plug
 
     environ = {**salesforce_env("http://127.0.0.1:9"), "LEDGER": setting}
+    if "LEDGER_TTL_S" in message:
+        environ["LEDGER_TTL_S"] = "a week" if "number" in message else "30"
     if on_lambda:
         environ["AWS_LAMBDA_FUNCTION_NAME"] = "lead-plug-prod"
     with pytest.raises(ConfigurationError, match=message):
