@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -31,12 +32,31 @@ def dynamodb_emulator() -> Iterator[str]:
     requests_log.setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    _one_request_at_a_time(server)
     try:
         host, port = server.get_host_and_port()
         yield f"http://{host}:{port}"
     finally:
         server.stop()
         requests_log.setLevel(level)
+
+
+def _one_request_at_a_time(server: Any) -> None:
+    """Make moto's server answer one request at a time, as DynamoDB applies each write atomically.
+
+    DynamoDB checks a write's condition and makes the write as one step; moto 5.2.5 checks, then writes, with no
+    lock, on one thread per request: 8 threads putting one new key with `attribute_not_exists(pk)` gave two winners
+    for 3 keys of 60 here, and two plugs sharing one table then both claimed a lead under load. Serialising the
+    requests gives DynamoDB's guarantee (and keeps moto's own tables from changing under a transaction's copy).
+    Werkzeug's handler reads `server.app` for each request; `_server` is the server ThreadedMotoServer made."""
+    served = server._server  # moto exposes no other way in
+    app, lock = served.app, threading.Lock()
+
+    def serialised(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with lock:
+            return list(app(environ, start_response))
+
+    served.app = serialised
 
 
 def emulator_environment(endpoint: str, base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
