@@ -8,6 +8,8 @@ import re
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatcher import privacy
 from dispatcher.integrations.webhook_mapping import TRANSFORMS
@@ -177,3 +179,26 @@ def test_an_id_is_masked_exactly_when_it_is_one_of_the_leads_values_in_any_deriv
     assert personal == (lead_id not in ORDINARY_IDS)
     assert (masker.mask_id(lead_id) == privacy.MASK) == personal
     assert privacy.Masker(LEAD).mask_id("someone@else.org") == privacy.MASK  # shaped like an email: always
+
+
+_VALUE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12)
+_NAME = st.one_of(_VALUE, st.sampled_from(["Élodie", " STRAẞE ", "İlkay", "ΣΟΦΊΑ", "ﬃon", "Dupré ", "ǅemal"]))
+_PHONE_SENT = st.one_of(st.sampled_from([*PHONES, "+3361234", "+1234567", " +33698765432 ", "0698765432", ""]),
+                        st.from_regex(r"\+[1-9][0-9]{5,13}", fullmatch=True))
+
+
+@given(first=_NAME, last=_NAME, phone=_PHONE_SENT, noise=_VALUE, data=st.data())
+@settings(max_examples=400, deadline=None)
+def test_looking_for_the_values_gives_the_answer_of_looking_for_every_derived_form(first, last, phone, noise, data):
+    """The look that spares deriving the forms (`_might_hold`) answers as a look for every derived form would,
+    whatever the letters (ß, İ, final sigma, ligatures), the spaces around a value and the phone's length."""
+    masker = privacy.Masker({**LEAD, "first_name": first, "last_name": last, "phone": phone})
+    forms = privacy.personal_values({**LEAD, "first_name": first, "last_name": last, "phone": phone})
+    form = data.draw(st.sampled_from(forms)) if forms else ""
+    case = data.draw(st.sampled_from([str, str.upper, str.lower, str.title, str.casefold]))
+    text = data.draw(st.sampled_from([noise, f"{noise}{case(form)}{noise}", f"x {case(form[1:])} y"]))
+    folded = text.casefold()
+    digits = privacy.phone_digits(phone.strip())
+    expected = (any(value.casefold() in folded for value in forms)
+                or bool(digits and digits in re.sub(r"\D", "", text)))
+    assert masker._might_hold(text) == expected
