@@ -21,7 +21,16 @@ import threading
 import time
 from typing import Any
 
-from dispatcher.ledger.store import NO_VERSION, Item, NoTimeLeft, Store, StoreUnavailable, time_left, unreadable
+from dispatcher.ledger.store import (
+    NO_VERSION,
+    RECORD_JSON,
+    Item,
+    NoTimeLeft,
+    Store,
+    StoreUnavailable,
+    time_left,
+    unreadable,
+)
 
 TIMEOUT_STEPS_S = (0.1, 0.25, 0.5, 1.0, 2.0)  # a call's connect and read timeouts: the largest step that fits
 MAX_ATTEMPTS = 6
@@ -30,9 +39,6 @@ BACKOFF_S = 0.05  # the first retry's pause; doubled each time, jittered, never 
 RETRYABLE = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
                        "InternalServerError", "ServiceUnavailable", "LimitExceededException"})
 CONDITION_FAILED = "ConditionalCheckFailedException"
-# A record's compact JSON, as the SQLite store writes it; one encoder for every record (json.dumps with options
-# builds one per call).
-RECORD_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class DynamoStore(Store):

@@ -30,16 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from dispatcher.ledger.store import NO_VERSION, Item, Store, StoreUnavailable, time_left, unreadable
+from dispatcher.ledger.store import NO_VERSION, RECORD_JSON, Item, Store, StoreUnavailable, time_left, unreadable
 
 CLEAN_EVERY = 200  # new rows between two deletions of the expired ones
 WAL_LIMIT_BYTES = 5_000_000  # above a checkpoint's WAL (1000 pages of 4 KiB and their headers)
 BUSY_PAUSE_S = (0.005, 0.1)  # the first and the longest pause before trying a locked statement again
 _BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})  # primary result codes: the file is in use
 T = TypeVar("T")
-# A record's compact JSON, as `json.dumps(record, separators=(",", ":"))` writes it; one encoder for every record
-# (json.dumps with options builds one per call).
-RECORD_JSON = json.JSONEncoder(separators=(",", ":"))
 _SCHEMA = """CREATE TABLE IF NOT EXISTS ledger (
     pk TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL, expires_at INTEGER NOT NULL)"""
 

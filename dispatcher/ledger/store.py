@@ -15,6 +15,7 @@ read as in doubt), logged, never an exception: one bad row affects one lead at m
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -26,6 +27,9 @@ from typing import Any
 
 MIN_CALL_S = 0.2  # the least time a remote store's call is given (DynamoDB: connect and read, 0.1 s each)
 DEFAULT_BUDGET_S = 3.0  # how long a store's call may take when no lead's deadline bounds it (a test, the worker)
+# A record's compact JSON, as both stores write it (`json.dumps(record, separators=(",", ":"))`): one encoder for
+# every record, since json.dumps with options builds one per call.
+RECORD_JSON = json.JSONEncoder(separators=(",", ":"))
 NO_VERSION = -1  # the version of a row whose version cannot be read: `put` over it replaces only such a row
 _until: ContextVar[float | None] = ContextVar("store_until", default=None)
 
